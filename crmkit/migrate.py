@@ -1,0 +1,291 @@
+"""The main job: read → map → clean → match → merge → store, for files and folders.
+
+>>> import crmkit
+>>> # result = crmkit.migrate(["sample_data/"], "crm.sqlite")
+>>> # print(result.summary_text())
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from crmkit.clean import clean as clean_frame
+from crmkit.errors import CrmkitError
+from crmkit.mapping import Mapping, MappedSheet, apply_mapping, map_sheets
+from crmkit.read import RawSheet, read_paths
+from crmkit.schema import ENTITIES, ISSUE_COLUMNS
+from crmkit.store import TABLE_COLUMNS, Store
+
+Progress = Callable[[str, float], None]  # (step description, fraction done 0..1)
+
+CONTACT_RECORD_COLUMNS = [c for c in TABLE_COLUMNS["contact_records"] if c not in ("contact_id", "batch_id")]
+
+
+@dataclass
+class MigrationResult:
+    """What a migration read and wrote; ``summary`` is also stored in the ``batches`` table."""
+
+    out: str
+    batch_id: str
+    summary: dict
+    mapping: Mapping
+    errors: list[CrmkitError] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def summary_text(self) -> str:
+        s = self.summary
+        lines = [
+            f"Read {s['files_read']} file(s), {s['sheets_read']} sheet(s)"
+            + (f"; {len(self.errors)} file(s) could not be read" if self.errors else ""),
+            "Rows read: " + ", ".join(f"{n:,} {e}" for e, n in s["rows_read"].items()),
+        ]
+        if s.get("rows_skipped_existing"):
+            lines.append(f"Rows already in the store (skipped): {s['rows_skipped_existing']:,}")
+        lines.append(f"Contacts written: {s['contacts']:,} (from {s['contact_records']:,} contact records)")
+        if s.get("dedupe"):
+            lines.append(f"Duplicates: {s.get('pairs_merged', 0):,} pairs auto-merged, "
+                         f"{s.get('pairs_review', 0):,} pairs for review")
+        lines.append(f"Deals: {s['deals']:,}, orders: {s['orders']:,}")
+        lines.append(f"Issues found: {s['issues']:,}" + (
+            " (" + ", ".join(f"{n} {p}" for p, n in list(s["issues_by_problem"].items())[:4]) + ")"
+            if s["issues"] else ""))
+        for err in self.errors:
+            lines.append(f"  ! {err}")
+        return "\n".join(lines)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
+    """Stable ids from row content (same input row → same id, run after run)."""
+    h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    return pd.Series([f"{prefix}{v:016x}" for v in h.tolist()], index=frame.index)
+
+
+def _raw_json(raw: RawSheet) -> list[str]:
+    if raw.frame.empty:
+        return []
+    text = raw.frame.to_json(orient="records", lines=True, force_ascii=False)
+    return text.splitlines()
+
+
+@dataclass
+class _SheetWork:
+    mapped: MappedSheet
+    cleaned: pd.DataFrame
+    issues: pd.DataFrame
+    raw_json: list[str]
+    ids: pd.Series  # this sheet's source record ids, aligned with cleaned
+
+
+def migrate(
+    inputs: str | Path | Sequence[str | Path],
+    out: str | Path,
+    *,
+    mapping: Mapping | str | Path | None = None,
+    region: str | None = None,
+    dedupe: bool = True,
+    match_settings=None,
+    rules=None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> MigrationResult:
+    """Migrate files and folders into a store (``.sqlite``/``.db``/URL) or a canonical workbook (``.xlsx``).
+
+    Files that cannot be read are reported in ``result.errors`` and the others still migrate.
+    Migrating into an existing store adds to it: rows already imported are skipped, existing
+    contact ids stay stable, and the new rows are matched against the existing contacts.
+
+    >>> # r = migrate(["sample_data/"], "crm.sqlite"); print(r.summary_text())
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda step, frac: None)
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = Mapping.load(mapping)
+    actor = actor or _default_actor()
+    batch_id = "B" + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    started = _now()
+
+    say("reading files", 0.02)
+    sheets, errors = read_paths(list(inputs))
+    if not sheets and errors:
+        raise CrmkitError("none of the inputs could be read: " + "; ".join(str(e) for e in errors),
+                          hint="check the paths and file types (CSV, TSV, TXT, XLSX, XLSM, ODS)")
+    if not sheets:
+        raise CrmkitError(f"no spreadsheet files found in {', '.join(map(str, inputs))}",
+                          hint="give CSV/XLSX files or folders that contain them")
+
+    say("mapping columns", 0.15)
+    sheet_mapping = map_sheets(sheets, mapping if isinstance(mapping, Mapping) else None)
+
+    works: list[_SheetWork] = []
+    read_issue_frames = []
+    source_frames = []
+    extra_frames = []
+    n = len(sheets)
+    for i, (raw, sm) in enumerate(zip(sheets, sheet_mapping.sheets)):
+        say(f"cleaning {raw.source_file}" + (f" [{raw.sheet}]" if raw.sheet else ""), 0.15 + 0.35 * i / n)
+        if raw.issues is not None and len(raw.issues):
+            read_issue_frames.append(raw.issues.assign(entity=sm.entity or "unknown"))
+        mapped = apply_mapping(raw, sm)
+        raw_json = _raw_json(raw)
+        provenance = mapped.frame[["source_file", "source_sheet", "source_row"]]
+        ids = _hash_ids({"contact": "R", "deal": "D", "order": "O"}.get(sm.entity, "U"),
+                        provenance.assign(raw=raw_json) if len(raw_json) else provenance)
+        if sm.entity is None:
+            src = provenance.assign(entity="unknown", record_id=None, raw=raw_json, source_record_id=ids.values,
+                                    source_path=str(raw.path))
+            source_frames.append(src)
+            if len(raw.frame):
+                read_issue_frames.append(pd.DataFrame([{
+                    "source_file": raw.source_file, "source_sheet": raw.sheet, "source_row": raw.header_row,
+                    "column": None, "value": None, "entity": "unknown",
+                    "problem": "sheet not recognised as contacts, deals or orders; its rows are kept in "
+                               "source_rows only (map it with --mapping)"}]))
+            continue
+        cleaned, issues = clean_frame(mapped.frame, sm.entity, kinds=mapped.kinds, region=region)
+        cleaned = cleaned.copy()
+        cleaned["record_id"] = ids.values
+        works.append(_SheetWork(mapped, cleaned, issues.assign(entity=sm.entity), raw_json, ids))
+        source_frames.append(provenance.assign(entity=sm.entity, record_id=None, raw=raw_json,
+                                               source_record_id=ids.values, source_path=str(raw.path)))
+        if len(mapped.extras.columns):
+            ex = mapped.extras.assign(record_id=ids.values)
+            long = ex.melt(id_vars="record_id", var_name="field", value_name="value").dropna(subset=["value"])
+            prov = provenance.assign(record_id=ids.values)
+            extra_frames.append(long.merge(prov, on="record_id", how="left").assign(entity=sm.entity))
+
+    store = None if str(out).lower().endswith((".xlsx", ".xlsm")) else Store(out)
+    existing = _load_existing(store)
+
+    source_rows = pd.concat(source_frames, ignore_index=True) if source_frames else \
+        pd.DataFrame(columns=TABLE_COLUMNS["source_rows"])
+    known = set(existing["source_rows"]["source_record_id"].dropna()) if existing else set()
+    new_mask = ~source_rows["source_record_id"].isin(known)
+    skipped_existing = int((~new_mask).sum())
+
+    def entity_frame(entity: str) -> pd.DataFrame:
+        frames = [w.cleaned for w in works if w.mapped.entity == entity]
+        if not frames:
+            return pd.DataFrame(columns=["record_id"])
+        df = pd.concat(frames, ignore_index=True)
+        return df[~df["record_id"].isin(known)].reset_index(drop=True)
+
+    contacts_in, deals_in, orders_in = entity_frame("contact"), entity_frame("deal"), entity_frame("order")
+    issues = pd.concat([*read_issue_frames, *[w.issues for w in works]], ignore_index=True) \
+        if (read_issue_frames or works) else pd.DataFrame(columns=ISSUE_COLUMNS)
+    if known and len(issues):
+        seen = source_rows.loc[~new_mask, ["source_file", "source_sheet", "source_row"]]
+        key = ["source_file", "source_sheet", "source_row"]
+        issues = issues.merge(seen.assign(_old=True), on=key, how="left")
+        issues = issues[issues["_old"].isna()].drop(columns="_old")
+    for err in errors:
+        issues = pd.concat([issues, pd.DataFrame([{
+            "source_file": Path(err.file).name if err.file else None, "source_sheet": err.sheet or "",
+            "source_row": None, "column": None, "value": None, "entity": None, "problem": err.message}])],
+            ignore_index=True)
+
+    say("linking deals and orders to contacts", 0.55)
+    from crmkit.link import build_contacts
+
+    result = build_contacts(contacts_in, deals_in, orders_in, existing=existing, dedupe=dedupe,
+                            match_settings=match_settings, rules=rules, batch_id=batch_id, actor=actor,
+                            progress=lambda step, f: say(step, 0.55 + 0.3 * f))
+
+    source_rows = source_rows[new_mask].copy()
+    source_rows["batch_id"] = batch_id
+    rid = source_rows["source_record_id"]
+    target = result.record_targets  # source record id -> contact_id / deal_id / order_id
+    source_rows["record_id"] = rid.map(target)
+    # rows of earlier batches may now point at a merged contact: re-target them as well
+    if existing is not None and len(existing["source_rows"]):
+        old = existing["source_rows"].copy()
+        old_target = old["source_record_id"].map(target)
+        old["record_id"] = old_target.where(old_target.notna(), old["record_id"])
+        source_rows = pd.concat([old, source_rows], ignore_index=True)
+    issues = issues.assign(batch_id=batch_id)
+    if existing is not None and len(existing["issues"]):
+        issues = pd.concat([existing["issues"], issues], ignore_index=True)
+    extras = pd.concat(extra_frames, ignore_index=True) if extra_frames else \
+        pd.DataFrame(columns=TABLE_COLUMNS["extra_fields"])
+    extras = extras[~extras["record_id"].isin(known)]
+
+    summary = {
+        "batch_id": batch_id,
+        "files_read": len({str(s.path) for s in sheets}),
+        "files_failed": len(errors),
+        "sheets_read": len(sheets),
+        "rows_read": {e: int((source_rows["batch_id"] == batch_id).where(source_rows["entity"] == e, False).sum())
+                      for e in ("contact", "deal", "order", "unknown")
+                      if ((source_rows["entity"] == e) & (source_rows["batch_id"] == batch_id)).any()},
+        "rows_skipped_existing": skipped_existing,
+        "contact_records": int(len(result.contact_records)),
+        "contacts": int(len(result.contacts)),
+        "deals": int(len(result.deals)),
+        "orders": int(len(result.orders)),
+        "issues": int((issues["batch_id"] == batch_id).sum()),
+        "issues_by_problem": _problem_counts(issues[issues["batch_id"] == batch_id]),
+        "dedupe": dedupe,
+        **result.stats,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    batch = pd.DataFrame([{
+        "batch_id": batch_id, "started_at": started, "finished_at": _now(), "actor": actor,
+        "inputs": json.dumps([str(p) for p in inputs], ensure_ascii=False),
+        "mapping": sheet_mapping.to_json(), "settings": json.dumps(result.settings, ensure_ascii=False),
+        "summary": json.dumps(summary, ensure_ascii=False), "status": "done"}])
+    tables = {
+        **result.tables(),
+        "source_rows": source_rows,
+        "issues": issues,
+        "extra_fields": pd.concat([existing["extra_fields"], extras], ignore_index=True)
+        if existing is not None else extras,
+    }
+    say("writing " + str(out), 0.88)
+    if store is None:
+        from crmkit.workbook import write_workbook
+
+        write_workbook({**tables, "batches": batch}, out)
+    else:
+        audit = pd.DataFrame([{"at": _now(), "actor": actor, "action": "import", "entity": "batch",
+                               "record_id": batch_id, "detail": json.dumps(summary, ensure_ascii=False)}])
+        store.write(replace=tables, append={"batches": batch, "audit_log": audit,
+                                            "merge_history": result.merge_history})
+        store.close()
+    say("done", 1.0)
+    return MigrationResult(out=str(out), batch_id=batch_id, summary=summary, mapping=sheet_mapping,
+                           errors=errors, tables=tables)
+
+
+def _problem_counts(issues: pd.DataFrame) -> dict[str, int]:
+    if issues.empty:
+        return {}
+    kind = issues["problem"].astype(str).str.split(":").str[0]
+    return {k: int(v) for k, v in kind.value_counts().items()}
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def _load_existing(store: Store | None) -> dict[str, pd.DataFrame] | None:
+    if store is None or not store.exists():
+        return None
+    names = ["source_rows", "contact_records", "contacts", "deals", "orders", "issues", "extra_fields",
+             "decisions", "lineage", "contact_values", "conflicts", "match_pairs", "review_queue", "batches"]
+    return {n: store.read_table(n) for n in names}
