@@ -289,3 +289,34 @@ def _load_existing(store: Store | None) -> dict[str, pd.DataFrame] | None:
     names = ["source_rows", "contact_records", "contacts", "deals", "orders", "issues", "extra_fields",
              "decisions", "lineage", "contact_values", "conflicts", "match_pairs", "review_queue", "batches"]
     return {n: store.read_table(n) for n in names}
+
+
+def clean_file(path: str | Path, *, mapping: Mapping | str | Path | None = None, region: str | None = None,
+               sheets: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read, map and clean one file without storing it: (cleaned rows, issues).
+
+    Rows of all sheets are concatenated with an ``entity`` column; unmapped columns are kept as
+    columns prefixed ``extra:``.
+
+    >>> # cleaned, issues = clean_file("sample_data/newsletter_signups.csv")
+    """
+    from crmkit.read import read
+
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = Mapping.load(mapping)
+    raws = read(path, sheets=sheets)
+    m = map_sheets(raws, mapping)
+    frames, issues = [], []
+    for raw, sm in zip(raws, m.sheets):
+        if raw.issues is not None and len(raw.issues):
+            issues.append(raw.issues)
+        if sm.entity is None:
+            continue
+        mapped = apply_mapping(raw, sm)
+        cleaned, iss = clean_frame(mapped.frame, sm.entity, kinds=mapped.kinds, region=region)
+        extras = mapped.extras.add_prefix("extra:")
+        frames.append(pd.concat([cleaned.assign(entity=sm.entity), extras.set_axis(cleaned.index)], axis=1))
+        issues.append(iss)
+    cleaned = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    issues_df = pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=ISSUE_COLUMNS)
+    return cleaned, issues_df

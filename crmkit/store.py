@@ -339,3 +339,12 @@ def read_store(target: str | Path) -> dict[str, pd.DataFrame]:
         return {name: store.read_table(name) for name in store.tables()}
     finally:
         store.close()
+
+
+def open_store(target: str | Path) -> Store:
+    """An existing store, or a StoreError that says how to create one."""
+    store = Store(target)
+    if not store.exists():
+        raise StoreError("no crmkit store here", file=str(target),
+                         hint=f"create one with `crmkit migrate FILES --out {target}`")
+    return store

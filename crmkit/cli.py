@@ -1,0 +1,225 @@
+"""The ``crmkit`` command line: one command per public function, errors as one clear line.
+
+Every command opens what it is given, calls one library function and prints the result.
+Run ``crmkit COMMAND --help`` for options and an example.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from crmkit.errors import CrmkitError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CrmkitError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="crmkit")
+def main() -> None:
+    """crmkit: turn messy customer spreadsheets into one clean, deduplicated customer base.
+
+    \b
+    Example:
+        crmkit migrate sample_data/ --out crm.sqlite
+    """
+
+
+@contextmanager
+def _progress(enabled: bool, label: str):
+    """A progress bar fed by the library's progress(step, fraction) callback."""
+    if not enabled:
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, show_eta=False, file=sys.stderr,
+                           item_show_func=lambda s: s or "") as bar:
+        state = {"done": 0}
+
+        def update(step: str, fraction: float) -> None:
+            target = int(max(0.0, min(1.0, fraction)) * 1000)
+            bar.update(max(0, target - state["done"]), step)
+            state["done"] = max(state["done"], target)
+
+        yield update
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", required=True, help="Store to write: PATH.sqlite / PATH.db, a database URL, or PATH.xlsx.")
+@click.option("--mapping", "-m", type=click.Path(exists=True, dir_okay=False),
+              help="Column mapping JSON (from `crmkit map --save`); other sheets are mapped automatically.")
+@click.option("--region", help="Default phone region (ISO country code, e.g. DE) for numbers without a country code.")
+@click.option("--no-dedupe", is_flag=True, help="Skip matching and merging: every contact row is its own contact.")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False),
+              help="Matching settings JSON (saved with every run) to replay a run exactly.")
+@click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False),
+              help="Survivorship rules JSON for golden records.")
+@click.option("--actor", help="Who runs this import (recorded in the audit log); default: the OS user.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def migrate(inputs, out, mapping, region, no_dedupe, settings_file, rules_file, actor, quiet, as_json):
+    """Read, map, clean, deduplicate and store INPUTS (files and/or folders).
+
+    \b
+    Examples:
+        crmkit migrate sample_data/ --out crm.sqlite
+        crmkit migrate leads.csv crm_export.xlsx --out crm.xlsx --region DE
+        crmkit migrate new_leads.csv --out crm.sqlite      # adds to an existing store
+    """
+    from crmkit.migrate import migrate as run
+
+    settings = Path(settings_file).read_text(encoding="utf-8") if settings_file else None
+    rules = None
+    if rules_file:
+        from crmkit.merge import SurvivorshipRules
+
+        rules = SurvivorshipRules.from_json(Path(rules_file).read_text(encoding="utf-8"))
+    with _progress(not quiet and not as_json, "Migrating") as progress:
+        result = run(list(inputs), out, mapping=mapping, region=region, dedupe=not no_dedupe,
+                     match_settings=settings, rules=rules, actor=actor, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result.summary, indent=2, ensure_ascii=False))
+        return
+    click.echo(result.summary_text())
+    click.echo(f"\nWrote {out} in {result.summary['seconds']} s. Next:")
+    if str(out).lower().endswith((".xlsx", ".xlsm")):
+        click.echo(f"  open {out} in a spreadsheet app (sheets Contacts, Deals, Orders, Review, Issues, Sources)")
+    else:
+        click.echo(f"  crmkit issues {out}            # what could not be cleaned, by file/sheet/row/column")
+        click.echo(f"  crmkit review list {out}       # uncertain duplicates to decide")
+        click.echo(f"  streamlit run app.py -- --store {out}   # browse it in the app")
+
+
+@main.command("map")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--mapping", "-m", type=click.Path(exists=True, dir_okay=False), help="Start from this mapping JSON.")
+@click.option("--save", type=click.Path(dir_okay=False), help="Save the mapping as JSON to edit and pass back with --mapping.")
+def map_command(files, mapping, save):
+    """Show how the columns of FILES map to crmkit's fields (and save it to edit).
+
+    \b
+    Example:
+        crmkit map sample_data/tradeshow_leads_2023.csv --save mapping.json
+        crmkit migrate sample_data/ --mapping mapping.json --out crm.sqlite
+    """
+    from crmkit.mapping import Mapping, map_sheets
+    from crmkit.read import read_paths
+
+    sheets, errors = read_paths(list(files))
+    for err in errors:
+        click.secho(f"! {err}", fg="red", err=True)
+    m = map_sheets(sheets, Mapping.load(mapping) if mapping else None)
+    for sm in m.sheets:
+        click.echo(sm.describe())
+        click.echo()
+    if save:
+        m.save(save)
+        click.echo(f"Saved the mapping to {save}; edit it and pass it back with --mapping {save}")
+    if errors and not sheets:
+        sys.exit(1)
+
+
+@main.command("read")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", multiple=True, help="Only these sheets (repeatable).")
+@click.option("--head", default=5, show_default=True, help="Data rows to show per sheet.")
+def read_command(file, sheet, head):
+    """Show what crmkit reads from FILE: sheets, header row, encoding, skipped rows, first rows.
+
+    \b
+    Example:
+        crmkit read sample_data/old_crm_export.xlsx --head 3
+    """
+    from crmkit.read import read
+
+    for raw in read(file, sheets=list(sheet) or None):
+        info = [f"header row {raw.header_row}", f"{len(raw.frame):,} data rows"]
+        if raw.encoding:
+            info.append(f"encoding {raw.encoding}")
+        if raw.delimiter:
+            info.append(f"delimiter {raw.delimiter!r}")
+        click.secho(f"{raw.source_file}" + (f" [{raw.sheet}]" if raw.sheet else "") + ": " + ", ".join(info), bold=True)
+        for row, why in raw.skipped[:10]:
+            click.echo(f"  skipped row {row}: {why}")
+        if head:
+            click.echo(raw.frame.head(head).to_string())
+        click.echo()
+
+
+@main.command("clean")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Cleaned rows as CSV.")
+@click.option("--issues", "issues_out", type=click.Path(dir_okay=False), help="Issues as CSV (default: OUT with .issues.csv).")
+@click.option("--mapping", "-m", type=click.Path(exists=True, dir_okay=False), help="Column mapping JSON.")
+@click.option("--region", help="Default phone region, e.g. US.")
+def clean_command(file, out, issues_out, mapping, region):
+    """Read, map and clean one file without storing it: cleaned CSV + issues CSV.
+
+    \b
+    Example:
+        crmkit clean sample_data/newsletter_signups.csv --out newsletter.clean.csv
+    """
+    from crmkit.migrate import clean_file
+    from crmkit.workbook import write_csv
+
+    cleaned, issues = clean_file(file, mapping=mapping, region=region)
+    write_csv(cleaned, out)
+    issues_out = issues_out or str(Path(out).with_suffix("")) + ".issues.csv"
+    write_csv(issues, issues_out)
+    click.echo(f"{len(cleaned):,} rows cleaned → {out}; {len(issues):,} issues → {issues_out}")
+
+
+@main.command("issues")
+@click.argument("store")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write all issues to CSV/XLSX instead of printing.")
+@click.option("--limit", default=30, show_default=True, help="Rows to print.")
+def issues_command(store, out, limit):
+    """List the data problems found: file, sheet, row, column, value, problem.
+
+    \b
+    Example:
+        crmkit issues crm.sqlite --out issues.csv
+    """
+    from crmkit.store import open_store
+
+    issues = open_store(store).read_table("issues")
+    if out:
+        _write_table(issues, out)
+        click.echo(f"{len(issues):,} issues → {out}")
+        return
+    if issues.empty:
+        click.echo("No issues.")
+        return
+    counts = issues["problem"].astype(str).str.split(":").str[0].value_counts()
+    click.echo(f"{len(issues):,} issues:")
+    for p, n in counts.items():
+        click.echo(f"  {n:6,}  {p}")
+    click.echo()
+    cols = ["source_file", "source_sheet", "source_row", "column", "value", "problem"]
+    click.echo(issues[cols].head(limit).to_string(index=False))
+
+
+def _write_table(df, out: str) -> None:
+    from crmkit.workbook import write_csv
+
+    if out.lower().endswith(".xlsx"):
+        import pandas as pd
+        from crmkit.workbook import write_workbook
+
+        write_workbook({"t": df}, out, sheets={"Data": "t"})
+    else:
+        write_csv(df, out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
