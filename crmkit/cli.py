@@ -209,6 +209,181 @@ def issues_command(store, out, limit):
     click.echo(issues[cols].head(limit).to_string(index=False))
 
 
+@main.group()
+def review() -> None:
+    """The review queue: uncertain duplicate pairs waiting for a person's decision."""
+
+
+@review.command("list")
+@click.argument("store")
+@click.option("--limit", default=20, show_default=True)
+def review_list(store, limit):
+    """Print the open review pairs side by side.
+
+    \b
+    Example:
+        crmkit review list crm.sqlite
+    """
+    from crmkit.review import review_table
+    from crmkit.store import open_store
+
+    table = review_table(open_store(store))
+    open_ = table[table["status"] == "open"]
+    click.echo(f"{len(open_):,} pairs to review")
+    cols = ["pair_id", "match_probability", "full_name_l", "full_name_r", "email_l", "email_r", "phone_l", "phone_r"]
+    if len(open_):
+        click.echo(open_[cols].head(limit).to_string(index=False))
+
+
+@review.command("export")
+@click.argument("store")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Workbook to write (.xlsx).")
+def review_export(store, out):
+    """Write the review queue to a workbook with a `decision` column to fill (accept/reject/skip).
+
+    \b
+    Example:
+        crmkit review export crm.sqlite --out review.xlsx
+        # fill the decision column, then:
+        crmkit review apply review.xlsx --store crm.sqlite
+    """
+    from crmkit.review import review_table
+    from crmkit.store import open_store
+    from crmkit.workbook import write_workbook
+
+    table = review_table(open_store(store))
+    write_workbook({"review_queue": table}, out, sheets={"Review": "review_queue"})
+    click.echo(f"{len(table):,} pairs → {out}; fill the 'decision' column with accept / reject / skip")
+
+
+@review.command("apply")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--store", "-s", required=True, help="The store to apply the decisions to.")
+@click.option("--actor", help="Who decided (audit log); default: the OS user.")
+def review_apply(workbook, store, actor):
+    """Apply the decisions filled into a workbook's Review sheet.
+
+    \b
+    Example:
+        crmkit review apply review.xlsx --store crm.sqlite
+    """
+    from crmkit.curate import apply_review_workbook
+
+    out = apply_review_workbook(workbook, store, actor=actor)
+    click.echo(f"Applied {out['applied']} decision(s); {out.get('contacts', '?')} contacts, "
+               f"{out.get('review_open', 0)} pairs still to review")
+
+
+@main.command()
+@click.argument("store")
+@click.argument("record_id_l")
+@click.argument("record_id_r")
+@click.option("--accept/--reject", required=True, help="Merge the pair, or never merge it.")
+@click.option("--actor")
+def decide(store, record_id_l, record_id_r, accept, actor):
+    """Decide one pair of source records: --accept merges them, --reject keeps them apart for good.
+
+    \b
+    Example:
+        crmkit decide crm.sqlite R1f… R9c… --reject
+    """
+    from crmkit.curate import decide as run
+
+    run(store, record_id_l, record_id_r, accept=accept, actor=actor)
+    click.echo("Saved; the decision is re-applied on every re-run.")
+
+
+@main.command()
+@click.argument("store")
+@click.argument("contact_id")
+@click.option("--actor")
+def unmerge(store, contact_id, actor):
+    """Split a contact back into its source rows (remembered on re-runs).
+
+    \b
+    Example:
+        crmkit unmerge crm.sqlite C3fa9c2d41b07
+    """
+    from crmkit.curate import unmerge as run
+
+    ids = run(store, contact_id, actor=actor)
+    click.echo(f"{contact_id} split into {len(ids)} contacts: {', '.join(ids)}")
+
+
+@main.command("merge")
+@click.argument("store")
+@click.argument("contact_ids", nargs=-1, required=True)
+@click.option("--actor")
+def merge_command(store, contact_ids, actor):
+    """Merge two or more contacts into one (remembered on re-runs).
+
+    \b
+    Example:
+        crmkit merge crm.sqlite C3fa9c2d41b07 C88d0e1f2a3b4
+    """
+    from crmkit.curate import merge_contacts
+
+    cid = merge_contacts(store, list(contact_ids), actor=actor)
+    click.echo(f"Merged into {cid}")
+
+
+@main.command()
+@click.argument("store")
+@click.argument("contact_id")
+@click.argument("field")
+@click.argument("value")
+@click.option("--actor")
+def edit(store, contact_id, field, value, actor):
+    """Set a field of a contact by hand (kept across re-runs, audited).
+
+    \b
+    Example:
+        crmkit edit crm.sqlite C3fa9c2d41b07 job_title "Head of Sales"
+    """
+    from crmkit.curate import edit_contact
+
+    edit_contact(store, contact_id, field, value, actor=actor)
+    click.echo(f"{contact_id}.{field} = {value!r}")
+
+
+@main.command()
+@click.argument("store")
+def batches(store):
+    """List the import batches of a store.
+
+    \b
+    Example:
+        crmkit batches crm.sqlite
+    """
+    from crmkit.store import open_store
+
+    b = open_store(store).read_table("batches")
+    if b.empty:
+        click.echo("No batches.")
+        return
+    for r in b.itertuples():
+        s = json.loads(r.summary or "{}")
+        click.echo(f"{r.batch_id}  {r.started_at}  {r.actor}  {r.status}  rows={sum(s.get('rows_read', {}).values())}"
+                   f"  contacts={s.get('contacts')}  inputs={r.inputs}")
+
+
+@main.command()
+@click.argument("store")
+@click.argument("batch_id")
+@click.option("--actor")
+def revert(store, batch_id, actor):
+    """Undo one import batch (see `crmkit batches`).
+
+    \b
+    Example:
+        crmkit revert crm.sqlite B20261123101500123456
+    """
+    from crmkit.curate import revert_batch
+
+    out = revert_batch(store, batch_id, actor=actor)
+    click.echo(f"Reverted {batch_id}; {out['contacts']:,} contacts remain")
+
+
 def _write_table(df, out: str) -> None:
     from crmkit.workbook import write_csv
 

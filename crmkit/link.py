@@ -117,6 +117,20 @@ def _forced_links(derived: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def _pair_decisions(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The latest merge/never decision per unordered record pair wins."""
+    d = decisions[decisions["kind"].isin(["merge", "never"])].copy()
+    if d.empty:
+        empty = pd.DataFrame(columns=["record_id_l", "record_id_r"])
+        return empty, empty
+    d["_order"] = pd.to_numeric(d["decision_id"], errors="coerce").fillna(0)
+    lo = d[["record_id_l", "record_id_r"]].min(axis=1)
+    hi = d[["record_id_l", "record_id_r"]].max(axis=1)
+    d = d.assign(_a=lo, _b=hi).sort_values("_order").drop_duplicates(["_a", "_b"], keep="last")
+    return (d[d["kind"] == "merge"][["record_id_l", "record_id_r"]],
+            d[d["kind"] == "never"][["record_id_l", "record_id_r"]])
+
+
 def _components(ids: pd.Index, pairs: pd.DataFrame) -> pd.Series:
     """Connected components over pairs (union-find on integer codes)."""
     parent = np.arange(len(ids))
@@ -161,8 +175,12 @@ def _apply_never(clusters: pd.Series, accepted: pd.DataFrame, never: pd.DataFram
 
 def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in: pd.DataFrame, *,
                    existing: dict[str, pd.DataFrame] | None, dedupe: bool, match_settings=None, rules=None,
-                   batch_id: str, actor: str, progress: Callable[[str, float], None] | None = None) -> BuildResult:
-    """Contact records → matched → merged contacts; deals and orders linked to them."""
+                   batch_id: str, actor: str, progress: Callable[[str, float], None] | None = None,
+                   pairs: pd.DataFrame | None = None) -> BuildResult:
+    """Contact records → matched → merged contacts; deals and orders linked to them.
+
+    ``pairs`` replays stored match pairs instead of matching again (used after a manual decision).
+    """
     from crmkit.merge import merge
 
     say = progress or (lambda s, f: None)
@@ -180,11 +198,12 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     forced = _forced_links(derived, records[~records["record_id"].str.startswith("X")])
 
     decisions = existing["decisions"] if existing is not None else pd.DataFrame(columns=TABLE_COLUMNS["decisions"])
-    must = decisions[decisions["kind"] == "merge"][["record_id_l", "record_id_r"]]
-    never = decisions[decisions["kind"] == "never"][["record_id_l", "record_id_r"]]
-    pairs = pd.DataFrame(columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision"])
+    must, never = _pair_decisions(decisions)
     settings_json: dict = {}
-    if dedupe and len(records) > 1:
+    replay = pairs is not None
+    pairs = pairs.copy() if replay else pd.DataFrame(
+        columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision"])
+    if not replay and dedupe and len(records) > 1:
         from crmkit.match import MatchSettings, find_duplicates
 
         say("finding duplicates", 0.1)
@@ -235,11 +254,11 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     deals = deals.drop(columns=["_source_record_id"], errors="ignore")
     if existing is not None and len(existing["deals"]):
         old = existing["deals"].copy()
-        old["contact_id"] = _remap_contacts(old["contact_id"], result)
+        old["contact_id"] = _relink(old, membership, result)
         deals = pd.concat([old, deals], ignore_index=True)
     if existing is not None and len(existing["orders"]):
         old = existing["orders"].copy()
-        old["contact_id"] = _remap_contacts(old["contact_id"], result)
+        old["contact_id"] = _relink(old, membership, result)
         orders = pd.concat([old, orders[~orders["order_id"].isin(old["order_id"])]], ignore_index=True)
 
     # pairs, review queue, history
@@ -301,6 +320,13 @@ def _merge_history(membership: pd.Series, multi: pd.Series, new_ids: set, now: s
                          "record_ids": groups.values, "actor": actor, "batch_id": batch_id})
 
 
+def _relink(rows: pd.DataFrame, membership: pd.Series, result) -> pd.Series:
+    """Stored deals/orders follow their customer record into whatever contact it now belongs to."""
+    via_record = rows["customer_record_id"].map(membership) if "customer_record_id" in rows else None
+    old = _remap_contacts(rows["contact_id"], result)
+    return via_record.fillna(old) if via_record is not None else old
+
+
 def _remap_contacts(ids: pd.Series, result) -> pd.Series:
     absorbed = getattr(result, "merged_ids", None)
     if absorbed is None or not len(absorbed):
@@ -325,6 +351,7 @@ def _link_entity(rows: pd.DataFrame, cust: pd.Series, membership: pd.Series, ent
     out = rows.copy()
     out["deal_id"] = rows["record_id"].values
     out["contact_id"] = cust.map(membership).values
+    out["customer_record_id"] = cust.values
     out["batch_id"] = batch_id
     out["_source_record_id"] = rows["record_id"].values
     return out.reindex(columns=TABLE_COLUMNS["deals"] + ["_source_record_id"])
@@ -337,6 +364,7 @@ def _link_orders(rows: pd.DataFrame, cust: pd.Series, membership: pd.Series, exi
         return pd.DataFrame(columns=TABLE_COLUMNS["orders"]), pd.Series(dtype=object)
     out = rows.copy()
     out["contact_id"] = cust.map(membership).values
+    out["customer_record_id"] = cust.values
     given = out["order_id"].astype("string").str.strip().replace("", pd.NA) if "order_id" in out else \
         pd.Series(pd.NA, index=out.index, dtype="string")
     content = out[["order_id", "order_date", "amount", "customer_email"]].astype(str).agg("|".join, axis=1) \

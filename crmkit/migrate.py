@@ -257,7 +257,9 @@ def migrate(
     if store is None:
         from crmkit.workbook import write_workbook
 
-        write_workbook({**tables, "batches": batch}, out)
+        from crmkit.review import review_table
+
+        write_workbook({**tables, "batches": batch, "review_queue": review_table(tables)}, out)
     else:
         audit = pd.DataFrame([{"at": _now(), "actor": actor, "action": "import", "entity": "batch",
                                "record_id": batch_id, "detail": json.dumps(summary, ensure_ascii=False)}])
