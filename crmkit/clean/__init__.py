@@ -1,0 +1,219 @@
+"""clean: one cleaner per kind of value, and ``clean()`` that runs them over a mapped frame.
+
+Every cleaner is pure: it takes a Series of raw text (None for empty) and
+returns ``CleanResult(values, problems)`` aligned with the input's index.
+``clean(df, entity)`` applies the cleaner of each canonical field's kind
+(crmkit.schema), adds the derived columns and collects the problems as
+issues (``ISSUE_COLUMNS``).
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"full_name": ["MÜLLER, HANS"], "email": ["Hans <HANS@X.DE>"], "phone": ["030 1234567"],
+...                    "country": ["Deutschland"], "source_file": ["a.csv"], "source_sheet": [""],
+...                    "source_row": [2]})
+>>> cleaned, issues = clean(df, "contact")
+>>> cleaned.loc[0, ["full_name", "email", "phone", "country"]].tolist()
+['Hans Müller', 'hans@x.de', '+49301234567', 'DE']
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from crmkit.clean._base import CleanResult, normalize_text
+from crmkit.clean.amounts import clean_amounts, clean_currency, clean_probabilities
+from crmkit.clean.companies import clean_companies, company_key
+from crmkit.clean.countries import clean_countries
+from crmkit.clean.dates import clean_dates
+from crmkit.clean.emails import clean_emails
+from crmkit.clean.names import clean_names
+from crmkit.clean.phones import clean_phones, infer_region
+from crmkit.clean.stages import STAGE_SYNONYMS, clean_stages
+from crmkit.clean.text import clean_tags, clean_text
+from crmkit.errors import CrmkitError
+from crmkit.schema import ENTITIES, ISSUE_COLUMNS, SOURCE_COLUMNS
+
+__all__ = [
+    "CleanResult", "clean", "clean_text", "clean_tags", "clean_emails", "clean_phones", "infer_region",
+    "clean_names", "clean_companies", "company_key", "clean_countries", "clean_dates", "clean_amounts",
+    "clean_currency", "clean_probabilities", "clean_stages", "STAGE_SYNONYMS", "normalize_text",
+    "CLEANED_COLUMNS",
+]
+
+# Columns of the cleaned frame per entity, before the provenance columns (docs/internals.md).
+# ``<email field>_others`` holds the further addresses of a cell with several.
+CLEANED_COLUMNS: dict[str, list[str]] = {
+    "contact": ["first_name", "last_name", "full_name", "salutation", "email", "email_others", "phone",
+                "phone_ext", "mobile", "company", "company_key", "job_title", "street", "postcode", "city",
+                "region", "country", "website", "owner", "tags", "notes", "created_at"],
+    "deal": ["name", "company", "company_key", "contact_email", "contact_email_others", "contact_name", "stage",
+             "amount", "currency", "probability", "close_date", "owner", "created_at", "notes"],
+    "order": ["order_id", "customer_email", "customer_email_others", "customer_name", "order_date", "amount",
+              "currency", "status", "product", "quantity"],
+}
+_FLOAT_COLUMNS = {"amount", "probability", "quantity"}
+
+
+class _Run:
+    """State of one ``clean()`` call: the input, the cleaned columns and the problems."""
+
+    def __init__(self, df: pd.DataFrame, kinds: pd.DataFrame | None) -> None:
+        self.df = df
+        self.kinds = kinds
+        self.out: dict[str, pd.Series] = {}
+        self.issues: list[pd.DataFrame] = []
+
+    def raw(self, name: str) -> pd.Series | None:
+        return self.df[name] if name in self.df.columns else None
+
+    def kind(self, name: str) -> pd.Series | None:
+        if self.kinds is not None and name in self.kinds.columns:
+            return self.kinds[name]
+        return None
+
+    def report(self, column: str, problems: pd.Series, raw: pd.Series | None) -> None:
+        mask = problems.notna().to_numpy()
+        if not mask.any():
+            return
+        rows = self.df.loc[mask]
+        frame = pd.DataFrame(
+            {c: (rows[c].to_numpy() if c in rows.columns else None) for c in SOURCE_COLUMNS}, index=rows.index
+        )
+        frame["column"] = column
+        frame["value"] = raw.loc[mask].to_numpy() if raw is not None else None
+        frame["problem"] = problems.loc[mask].to_numpy()
+        self.issues.append(frame)
+
+
+def _first_present(*series: pd.Series | None) -> pd.Series | None:
+    out = None
+    for s in series:
+        if s is not None:
+            out = s if out is None else out.where(out.notna(), s)
+    return out
+
+
+def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
+          region: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clean every canonical field of ``df`` by its kind; return ``(cleaned, issues)``.
+
+    ``df`` holds raw text in canonical field columns (any subset of the
+    entity's fields) plus ``source_file, source_sheet, source_row``; other
+    columns (``extra``, ids) pass through untouched. ``kinds`` is the reader's
+    per-cell kind frame ('n', 'd', 's', ...). Phone numbers without a country
+    code use the row's country, else ``region``, else a region inferred from
+    the whole frame (:func:`infer_region`). The input is never mutated.
+
+    The cleaned frame has the same index, the columns of ``CLEANED_COLUMNS[entity]``
+    (missing ones as None), the provenance columns and then the pass-through
+    columns. The issues frame has ``ISSUE_COLUMNS``; ``column`` is the canonical
+    field and ``value`` the raw value.
+    """
+    if entity not in ENTITIES:
+        raise CrmkitError(f"unknown entity {entity!r}", hint=f"use one of {', '.join(ENTITIES)}")
+    spec = ENTITIES[entity]
+    run = _Run(df, kinds)
+    kinds_of = {f.name: f.kind for f in spec.fields}
+    present = [f for f in spec.field_names if f in df.columns]
+
+    # country first: it feeds the phone region and the French "M." reading
+    countries = None
+    if "country" in present:
+        res = clean_countries(df["country"])
+        run.out["country"] = countries = res.values
+        run.report("country", res.problems, df["country"])
+
+    name_fields = [f for f in present if kinds_of[f] == "name"]
+    if entity == "contact" and (name_fields or "salutation" in present):
+        res = clean_names(run.raw("first_name"), run.raw("last_name"), run.raw("full_name"), country=countries,
+                          salutation=run.raw("salutation"))
+        for col in ("first_name", "last_name", "full_name", "salutation"):
+            run.out[col] = res.values[col]
+        raw = _first_present(run.raw("full_name"), run.raw("last_name"), run.raw("first_name"))
+        run.report("full_name", res.problems, raw)
+    else:
+        for f in name_fields:
+            res = clean_names(None, None, df[f], country=countries)
+            run.out[f] = res.values["full_name"]
+            run.report(f, res.problems, df[f])
+
+    phone_fields = [f for f in present if kinds_of[f] == "phone"]
+    if phone_fields:
+        default = region
+        if default is None:
+            texts = [df[c] for c in ("full_name", "last_name", "company", "city") if c in df.columns]
+            default = infer_region(pd.concat([df[f] for f in phone_fields], ignore_index=True),
+                                   countries=df["country"] if "country" in present else None,
+                                   texts=pd.concat(texts, ignore_index=True) if texts else None)
+        row_region = countries.where(countries.notna(), default) if countries is not None else default
+        for f in phone_fields:
+            res = clean_phones(df[f], region=row_region)
+            run.out[f] = res.values["phone"]
+            if f == "phone" or "phone" not in phone_fields:  # extensions belong to the main phone
+                run.out["phone_ext"] = res.values["phone_ext"]
+            run.report(f, res.problems, df[f])
+
+    amount_currency = None
+    for f in present:
+        kind = kinds_of[f]
+        if f in run.out or kind in ("name", "phone", "country"):
+            continue
+        raw = df[f]
+        if kind == "email":
+            res = clean_emails(raw)
+            run.out[f], run.out[f"{f}_others"] = res.values["email"], res.values["email_others"]
+        elif kind == "company":
+            res = clean_companies(raw)
+            run.out[f], run.out["company_key"] = res.values["company"], res.values["company_key"]
+        elif kind == "date":
+            res = clean_dates(raw, kinds=run.kind(f))
+            run.out[f] = res.values
+        elif kind == "amount":
+            res = clean_amounts(raw, kinds=run.kind(f))
+            run.out[f] = res.values["amount"]
+            if f == "amount":
+                amount_currency = res.values["currency"]
+        elif kind == "currency":
+            res = clean_currency(raw)
+            run.out[f] = res.values
+        elif kind == "probability":
+            res = clean_probabilities(raw)
+            run.out[f] = res.values
+        elif kind == "stage":
+            res = clean_stages(raw)
+            run.out[f] = res.values
+        elif kind == "tags":
+            res = clean_tags(raw)
+            run.out[f] = res.values
+        else:
+            res = clean_text(raw)
+            run.out[f] = res.values
+        run.report(f, res.problems, raw)
+
+    if amount_currency is not None and "currency" in CLEANED_COLUMNS[entity]:
+        given = run.out.get("currency")
+        if given is None:
+            run.out["currency"] = amount_currency
+        else:
+            clash = given.notna() & amount_currency.notna() & (given != amount_currency)
+            run.report("currency", pd.Series(
+                ("currency column says " + given + " but the amount says " + amount_currency).where(clash),
+                index=df.index, dtype=object), df["currency"])
+            run.out["currency"] = given.where(given.notna(), amount_currency)
+
+    columns = {}
+    for col in CLEANED_COLUMNS[entity]:
+        if col in run.out:
+            columns[col] = run.out[col]
+        else:
+            dtype = float if col in _FLOAT_COLUMNS else object
+            columns[col] = pd.Series([float("nan") if dtype is float else None] * len(df), index=df.index,
+                                     dtype=dtype)
+    for col in SOURCE_COLUMNS:
+        columns[col] = df[col] if col in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
+    consumed = set(spec.field_names) | set(SOURCE_COLUMNS) | set(columns)
+    for col in df.columns:
+        if col not in consumed:
+            columns[col] = df[col]
+    cleaned = pd.DataFrame(columns, index=df.index)
+    issues = (pd.concat(run.issues, ignore_index=True)[ISSUE_COLUMNS] if run.issues
+              else pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}))
+    return cleaned, issues

@@ -1,0 +1,100 @@
+"""Email addresses: extract, normalise, validate the syntax (no network).
+
+A cell may hold several addresses ("a@x.com; b@y.com"): the first becomes
+``email``, the rest go, cleaned and joined with "; ", to ``email_others``.
+
+>>> import pandas as pd
+>>> r = clean_emails(pd.Series(["Ann Lee <ANN@Example.COM>", "a@x.com; b@y.com", "bob.example.com"]))
+>>> r.values["email"].tolist()
+['ann@example.com', 'a@x.com', 'bob.example.com']
+>>> r.values["email_others"].tolist(), r.problems.tolist()
+([None, 'b@y.com', None], [None, None, 'invalid email: no @'])
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pandas as pd
+
+from crmkit.clean._base import CleanResult, is_placeholder, map_unique, normalize_text, problems_series
+
+# Addresses anywhere in a cell; separators are whitespace and the usual list punctuation.
+_ADDRESS_RE = re.compile(r"[^\s<>;,:\"'()\[\]|/]+@[^\s<>;,:\"'()\[\]|/]+")
+_ANGLE_RE = re.compile(r"<([^<>]*@[^<>]*)>")
+_STRIP = " \t.,;:'\"`<>()[]{}!?*|/\\"
+# Fast path: a plain ASCII address email-validator would accept; anything else goes through it.
+_SIMPLE_RE = re.compile(
+    r"^[a-z0-9!#$%&'*+=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+_SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "home", "lan", "alt"}
+
+
+def _normalize_address(text: str) -> str:
+    text = text.strip(_STRIP)
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    text = text.replace("＠", "@").split("?", 1)[0]  # mailto:a@b.com?subject=...
+    return text.strip(_STRIP).lower()
+
+
+@lru_cache(maxsize=200_000)
+def _validate(address: str) -> str | None:
+    """None when the syntax is valid, else a short problem text."""
+    if "@" not in address:
+        return "invalid email: no @"
+    if address.count("@") > 1:
+        return "invalid email: more than one @"
+    local, _, domain = address.rpartition("@")
+    if not local:
+        return "invalid email: nothing before the @"
+    if not domain:
+        return "invalid email: no domain after the @"
+    if len(address) <= 254 and len(local) <= 64 and _SIMPLE_RE.match(address) \
+            and domain.rsplit(".", 1)[-1] not in _SPECIAL_TLDS:
+        return None
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc).rstrip(".")
+        return f"invalid email: {reason[0].lower() + reason[1:] if reason else 'bad syntax'}"
+    return None
+
+
+def _clean_email_value(raw: object) -> tuple[str | None, str | None, str | None]:
+    text = normalize_text(raw)
+    if is_placeholder(text):
+        return None, None, None
+    text = text.replace("＠", "@")
+    if text.count("@") > 1 or _ANGLE_RE.search(text):
+        found = [_normalize_address(m) for m in _ADDRESS_RE.findall(text)]
+        found = list(dict.fromkeys(a for a in found if a))
+    else:
+        found = [_normalize_address(text)]
+    if not found or not found[0]:
+        return text, None, "invalid email: empty address"
+    first, others = found[0], found[1:]
+    problem = _validate(first)
+    if problem is not None:
+        # keep the trimmed raw text, as the contract asks for identity values
+        return text, None, problem
+    bad = [o for o in others if _validate(o) is not None]
+    if bad:
+        problem = f"invalid email among others: {bad[0]}"
+    return first, ("; ".join(others) or None), problem
+
+
+def clean_emails(values: pd.Series) -> CleanResult:
+    """Clean a column of email addresses.
+
+    Returns ``CleanResult(DataFrame[email, email_others], problems)``. Lower-cases,
+    extracts from ``Name <addr>`` and ``mailto:``, drops trailing punctuation, and
+    checks the syntax with email-validator (``check_deliverability=False``).
+    Invalid addresses keep their trimmed raw text and get a problem.
+    """
+    email, others, problems = map_unique(values, _clean_email_value, 3)
+    frame = pd.DataFrame({"email": email, "email_others": others}, index=values.index, dtype=object)
+    return CleanResult(frame, problems_series(problems, values.index))

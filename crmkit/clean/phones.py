@@ -1,0 +1,182 @@
+"""Phone numbers -> E.164 plus extension, with phonenumbers.
+
+Handles full-width digits, numbers that went through a float ("4155550123.0",
+"1.38001380e10"), "00"/"+" prefixes, the German "(0)", and extensions
+("x123", "ext. 12", "Durchwahl -12", "转 801"). Numbers without a country code
+use the row's region (ISO alpha-2) or a default region.
+
+>>> import pandas as pd
+>>> r = clean_phones(pd.Series(["+49 (0)30 1234567", "(415) 555-0123 ext. 12", "1.38001380e10"]),
+...                  region=pd.Series(["DE", "US", "CN"]))
+>>> r.values["phone"].tolist(), r.values["phone_ext"].tolist()
+(['+49301234567', '+14155550123', '+8613800138000'], [None, '12', None])
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+from crmkit.clean._base import (
+    CleanResult, factorize, has_cjk, is_placeholder, normalize_text, problems_series, take,
+)
+
+_EXT_RE = re.compile(
+    r"(?:\s*[,;]?\s*)(?:ext\.?|extension|x|#|durchwahl|dw\.?|nebenstelle|poste|anexo|转|轉|分机|分機)"
+    r"\s*[-:.]?\s*(\d{1,6})\s*$",
+    re.IGNORECASE,
+)
+_FLOAT_RE = re.compile(r"^\+?\d+\.0+$")
+_SCI_RE = re.compile(r"^\+?\d+(?:\.\d+)?[eE]\+?\d+$")
+_TRUNK0_RE = re.compile(r"\(\s*0\s*\)")
+_ALLOWED_RE = re.compile(r"[^\d+]")
+_PHONE_PLACEHOLDERS = frozenset({"0", "00", "000", "0000000000", "+", "tel", "phone", "keine", "kein"})
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+def _unfloat(text: str) -> str:
+    """'4155550123.0' -> '4155550123'; '1.38001380e10' -> '13800138000'."""
+    if _FLOAT_RE.match(text):
+        return text.split(".", 1)[0]
+    if _SCI_RE.match(text):
+        try:
+            number = Decimal(text.lstrip("+"))
+        except InvalidOperation:  # pragma: no cover - regex guards this
+            return text
+        if number == number.to_integral_value():
+            return ("+" if text.startswith("+") else "") + str(int(number))
+    return text
+
+
+@lru_cache(maxsize=500_000)
+def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
+    """(phone, extension, problem) for one distinct (value, region) pair."""
+    text = normalize_text(raw)
+    if is_placeholder(text) or text.lower() in _PHONE_PLACEHOLDERS:
+        return None, None, None
+    text = text.replace("＋", "+").replace("–", "-").replace("—", "-")
+    text = re.sub(r"^(?:tel|phone|fon|telefon|tél|mobile?|handy|cell|电话|手机)\.?\s*[:.]?\s*", "", text,
+                  flags=re.IGNORECASE)
+    ext = None
+    m = _EXT_RE.search(text)
+    if m and len(re.sub(r"\D", "", text[: m.start()])) >= 5:
+        ext, text = m.group(1), text[: m.start()]
+    text = _unfloat(text.strip())
+    digits = _ALLOWED_RE.sub("", _TRUNK0_RE.sub("", text) if text.lstrip().startswith(("+", "00"))
+                             else text)
+    if not any(ch.isdigit() for ch in digits):
+        return normalize_text(raw), None, "not a phone number"
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif "+" in digits[1:]:
+        digits = digits[0] + digits[1:].replace("+", "")
+    number = None
+    for candidate, reg in ((digits, region), ("+" + digits, None)):
+        if candidate.startswith("++"):
+            continue
+        if not candidate.startswith("+") and reg is None:
+            continue
+        try:
+            parsed = phonenumbers.parse(candidate, reg)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            number = parsed
+            break
+        if candidate is digits and digits.startswith("+"):
+            break  # an explicit country code that is wrong: do not guess
+    if number is None:
+        where = f"for region {region}" if region and not digits.startswith("+") else "(no country code, no region)" \
+            if not digits.startswith("+") else "for its country code"
+        return normalize_text(raw), ext, f"not a valid phone number {where}"
+    ext = ext or (number.extension or None)
+    return phonenumbers.format_number(number, _E164), ext, None
+
+
+def _region_series(region: pd.Series | str | None, index: pd.Index) -> pd.Series:
+    if isinstance(region, pd.Series):
+        return region.astype(object).where(region.notna(), None)
+    return pd.Series([region] * len(index), index=index, dtype=object)
+
+
+def clean_phones(values: pd.Series, region: pd.Series | str | None = None) -> CleanResult:
+    """Clean a column of phone numbers into ``DataFrame[phone (E.164), phone_ext]``.
+
+    ``region`` is a per-row Series of ISO alpha-2 codes (e.g. from the country
+    column), one default region, or None. Impossible numbers keep their trimmed
+    raw text and get a problem such as "not a valid phone number for region DE".
+    Parsing is cached on distinct (value, region) pairs.
+    """
+    index = values.index
+    regions = _region_series(region, index)
+    if isinstance(region, pd.Series):
+        # numbers with a country code do not depend on the region: one cache entry each
+        international = values.astype(object).str.lstrip().str.startswith(("+", "00", "＋")).fillna(False)
+        regions = regions.where(~international.to_numpy(dtype=bool), None)
+        present = values.notna().to_numpy()
+        key = values.astype(object).where(values.notna(), "").astype(str) + "\x1f" + regions.fillna("").astype(str)
+        codes, uniq = factorize(key)
+        codes = np.where(present, codes, -1)
+        items = [tuple(k.rsplit("\x1f", 1)) for k in uniq]
+        items = [(v, r or None) for v, r in items]
+    else:
+        codes, uniq = factorize(values)
+        items = [(v, region) for v in uniq]
+    results = [_parse_one(v, r) for v, r in items]
+    phone, ext, problems = (take([res[i] for res in results], codes) for i in range(3))
+    frame = pd.DataFrame({"phone": phone, "phone_ext": ext}, index=index, dtype=object)
+    return CleanResult(frame, problems_series(problems, index))
+
+
+def infer_region(phones: pd.Series | None, countries: pd.Series | None = None,
+                 default: str | None = None, *, texts: pd.Series | None = None) -> str | None:
+    """Guess the region (ISO alpha-2) of a file's numbers that lack a country code.
+
+    In order: the most common country in ``countries`` (any spelling
+    ``clean_countries`` understands); the most common country code among the
+    international numbers in ``phones``; "CN" when at least a third of the
+    non-empty ``phones``/``texts`` values contain CJK characters; else ``default``.
+
+    >>> infer_region(pd.Series(["+49 30 1234567", "030 7654321", "+49 89 123456"]))
+    'DE'
+    """
+    if countries is not None and countries.notna().any():
+        from crmkit.clean.countries import clean_countries
+
+        codes = clean_countries(countries.dropna()).values.dropna()
+        if len(codes):
+            return str(codes.value_counts().index[0])
+    counts: Counter[str] = Counter()
+    cjk = total = 0
+    samples = []
+    if phones is not None:
+        uniq = pd.Series(phones.dropna().unique(), dtype=object)
+        samples.append(uniq)
+        for value in uniq[:5000]:
+            text = (normalize_text(value) or "").replace("＋", "+")
+            text = _unfloat(text)
+            if text.startswith(("+", "00")):
+                digits = "+" + _ALLOWED_RE.sub("", _TRUNK0_RE.sub("", text)).lstrip("+").removeprefix("00")
+                try:
+                    parsed = phonenumbers.parse(digits, None)
+                except phonenumbers.NumberParseException:
+                    continue
+                reg = phonenumbers.region_code_for_number(parsed)
+                if reg and reg != "ZZ":
+                    counts[reg] += 1
+    if counts:
+        return counts.most_common(1)[0][0]
+    if texts is not None:
+        samples.append(pd.Series(texts.dropna().unique()[:5000], dtype=object))
+    for sample in samples:
+        for value in sample[:5000]:
+            total += 1
+            cjk += has_cjk(str(value))
+    if total and cjk / total >= 1 / 3:
+        return "CN"
+    return default
