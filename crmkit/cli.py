@@ -384,6 +384,98 @@ def revert(store, batch_id, actor):
     click.echo(f"Reverted {batch_id}; {out['contacts']:,} contacts remain")
 
 
+def _orders_source(source: str):
+    """A store (path/URL with tables) or an orders file (CSV/XLSX)."""
+    from crmkit.store import Store, is_url
+
+    if is_url(source) or source.lower().endswith((".sqlite", ".db")):
+        from crmkit.store import open_store
+
+        return open_store(source)
+    return source
+
+
+@main.command()
+@click.argument("source")
+@click.option("--as-of", help="Date to measure recency from (YYYY-MM-DD); default: the day after the last order.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write the per-customer table to CSV or XLSX.")
+@click.option("--customer", default="contact_id", show_default=True, help="Customer key column (orders files).")
+@click.option("--date", "date_col", default="order_date", show_default=True, help="Order date column (orders files).")
+@click.option("--amount", default="amount", show_default=True, help="Amount column (orders files).")
+@click.option("--segments", "segment_filter", multiple=True, help="Only these segments in --out (repeatable).")
+@click.option("--tag", is_flag=True, help="Also write each customer's segment as an 'rfm:' tag on contacts in the store.")
+def rfm(source, as_of, out, customer, date_col, amount, segment_filter, tag):
+    """RFM scores and segments per customer from a STORE or an ORDERS_FILE.
+
+    \b
+    Examples:
+        crmkit rfm crm.sqlite --out segments.csv
+        crmkit rfm orders.csv --customer "Customer Email" --date "Order Date" --amount Total
+        crmkit rfm crm.sqlite --tag --segments "At Risk" --out at_risk.xlsx
+    """
+    from crmkit.analytics import export_segments, rfm as run, segment_summary, tag_contacts
+
+    src = _orders_source(source)
+    table = run(src, customer=customer, date=date_col, amount=amount, as_of=as_of)
+    summary = segment_summary(table)
+    click.echo(f"{len(table):,} customers, as of {table.attrs.get('as_of', as_of)}")
+    click.echo(summary.to_string(index=False))
+    if out:
+        export_segments(table, out, segments=list(segment_filter) or None)
+        click.echo(f"\nWrote {out}")
+    if tag:
+        if isinstance(src, str):
+            raise CrmkitError("--tag needs a store, not an orders file", hint="crmkit rfm crm.sqlite --tag")
+        res = tag_contacts(src, table)
+        click.echo(f"Tagged {res.get('updated', 0):,} contacts")
+
+
+@main.command()
+@click.argument("store")
+@click.option("--by", default="month", type=click.Choice(["month", "quarter", "week", "year"]), show_default=True)
+@click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False),
+              help="Pipeline definition JSON (stages, probabilities, rotting days).")
+def pipeline(store, by, pipeline_file):
+    """Pipeline metrics: totals per stage, forecast, win rate, stale deals.
+
+    \b
+    Example:
+        crmkit pipeline crm.sqlite --by quarter
+    """
+    from crmkit.analytics import Pipeline, forecast, stage_summary, stale_deals, win_rate
+    from crmkit.store import open_store
+
+    st = open_store(store)
+    pipe = Pipeline.from_json(Path(pipeline_file).read_text(encoding="utf-8")) if pipeline_file else None
+    click.echo(stage_summary(st, pipe).to_string(index=False))
+    click.echo(f"\nWin rate: {win_rate(st, pipe):.0%}")
+    click.echo("\nForecast:")
+    click.echo(forecast(st, pipe, by=by).to_string(index=False))
+    stale = stale_deals(st, pipeline=pipe)
+    click.echo(f"\nStale deals: {len(stale)}")
+    if len(stale):
+        click.echo(stale.head(20).to_string(index=False))
+
+
+@main.command("move-deal")
+@click.argument("store")
+@click.argument("deal_id")
+@click.argument("stage")
+@click.option("--actor", help="Who moved it (history and audit log); default: the OS user.")
+def move_deal_command(store, deal_id, stage, actor):
+    """Move a deal to another pipeline stage (recorded in deal_stage_history).
+
+    \b
+    Example:
+        crmkit move-deal crm.sqlite D3fa9c2d41b07aa11 negotiation
+    """
+    from crmkit.analytics import move_deal
+    from crmkit.store import open_store
+
+    res = move_deal(open_store(store), deal_id, stage, actor=actor)
+    click.echo(f"{deal_id}: {res.get('from_stage')} → {res.get('to_stage')}")
+
+
 def _write_table(df, out: str) -> None:
     from crmkit.workbook import write_csv
 

@@ -241,6 +241,8 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     prev = old_records.set_index("record_id")["contact_id"] if len(old_records) else pd.Series(dtype=object)
     result = merge(records, clusters, rules, existing=prev.dropna().to_dict() if len(prev) else None)
     membership = result.membership
+    if isinstance(membership, pd.DataFrame):
+        membership = membership.set_index("record_id")["contact_id"]
     contact_records = records.assign(contact_id=records["record_id"].map(membership))
 
     # deals and orders
@@ -300,11 +302,38 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
         "linked_by_email_or_name": int(len(forced)),
         "clusters_merged": int(len(multi)),
     }
-    contacts = result.contacts.assign(updated_at=now)
+    contacts = _keep_store_tags(result.contacts.assign(updated_at=now), contact_records,
+                                existing["contacts"] if existing is not None else None)
     return BuildResult(contact_records=contact_records, contacts=contacts, deals=deals, orders=orders,
                        record_targets=targets, lineage=result.lineage, contact_values=result.values,
                        conflicts=result.conflicts, match_pairs=match_pairs, review_queue=review,
                        merge_history=history, stats=stats, settings=settings_json)
+
+
+def _split_tags(text) -> list[str]:
+    if not isinstance(text, str):
+        return []
+    return [t.strip() for t in text.replace("|", ";").split(";") if t.strip()]
+
+
+def _keep_store_tags(contacts: pd.DataFrame, records: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
+    """Tags added in the store (e.g. RFM segments) survive a rebuild: re-attach those no record carries."""
+    if old is None or old.empty or "tags" not in old or old["tags"].isna().all():
+        return contacts
+    rec_tags = records.dropna(subset=["tags"]).groupby("contact_id")["tags"].agg(
+        lambda s: {t for v in s for t in _split_tags(v)})
+    old_tags = old.dropna(subset=["tags"]).set_index("contact_id")["tags"]
+    contacts = contacts.copy()
+    pos = pd.Series(range(len(contacts)), index=contacts["contact_id"])
+    col = contacts.columns.get_loc("tags")
+    for cid, text in old_tags.items():
+        if cid not in pos.index:
+            continue
+        extra = [t for t in _split_tags(text) if t not in rec_tags.get(cid, set())]
+        if extra:
+            current = _split_tags(contacts.iat[pos[cid], col])
+            contacts.iat[pos[cid], col] = "; ".join(dict.fromkeys(current + extra))
+    return contacts
 
 
 def _merge_history(membership: pd.Series, multi: pd.Series, new_ids: set, now: str, actor: str,

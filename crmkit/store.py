@@ -29,7 +29,7 @@ _PROVENANCE = ["source_file", "source_sheet", "source_row"]
 
 # table -> ordered columns; types below (default TEXT). This is the public contract documented in the README.
 TABLE_COLUMNS: dict[str, list[str]] = {
-    "contacts": ["contact_id"] + _CONTACT_FIELDS + ["emails", "phones", "n_sources", "updated_at"],
+    "contacts": ["contact_id"] + _CONTACT_FIELDS + ["emails", "phones", "n_records", "n_sources", "updated_at"],
     "contact_records": ["record_id", "contact_id", "batch_id"] + _CONTACT_FIELDS + _PROVENANCE,
     "source_rows": _PROVENANCE + ["entity", "record_id", "raw", "source_record_id", "source_path",
                                   "batch_id"],
@@ -56,7 +56,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "meta": ["key", "value"],
 }
 
-_INTEGER = {"source_row", "n_sources", "history_id", "pair_id", "decision_id", "is_primary"}
+_INTEGER = {"source_row", "n_sources", "n_records", "history_id", "pair_id", "decision_id", "is_primary"}
 _REAL = {"amount", "probability", "quantity", "match_weight", "match_probability"}
 _PRIMARY = {"contacts": "contact_id", "contact_records": "record_id", "deals": "deal_id", "orders": "order_id",
             "batches": "batch_id", "meta": "key"}
@@ -271,14 +271,24 @@ class Store:
             _insert(conn, name, df)
             if progress:
                 progress(name)
-        meta = _t("meta")
-        current = conn.execute(sa.select(meta.c.value).where(meta.c.key == "change_counter")).scalar()
-        conn.execute(meta.update().where(meta.c.key == "change_counter").values(value=str(int(current or 0) + 1)))
+        touch(conn)
 
     def execute(self, conn: sa.Connection, table: str, rows: list[dict]) -> None:
         """Insert dict rows into a table inside an open transaction."""
         if rows:
             conn.execute(_t(table).insert(), rows)
+
+
+def touch(conn: sa.Connection) -> None:
+    """Bump the store's change counter inside an open transaction (caches key on it)."""
+    meta = _t("meta")
+    if not sa.inspect(conn).has_table("meta"):
+        return
+    current = conn.execute(sa.select(meta.c.value).where(meta.c.key == "change_counter")).scalar()
+    if current is None:
+        conn.execute(meta.insert().values(key="change_counter", value="1"))
+    else:
+        conn.execute(meta.update().where(meta.c.key == "change_counter").values(value=str(int(current) + 1)))
 
 
 def _t(name: str) -> sa.Table:

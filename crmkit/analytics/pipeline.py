@@ -518,6 +518,9 @@ def move_deal(engine_or_store: Any, deal_id: str, to_stage: str, *, actor: str |
         conn.execute(sa.text("INSERT INTO audit_log (at, actor, action, entity, record_id, detail) "
                              "VALUES (:at, :actor, 'move_stage', 'deal', :id, :detail)"),
                      {"at": at, "actor": actor, "id": deal_id, "detail": detail})
+        from crmkit.store import touch
+
+        touch(conn)
     result.update(probability=new_prob, changed=True)
     return result
 

@@ -647,4 +647,7 @@ def tag_contacts(engine_or_store: Any, rfm_df: pd.DataFrame, prefix: str = "rfm:
                 updates.append({"tags": new, "cid": cid})
         if updates:
             conn.execute(sa.text("UPDATE contacts SET tags = :tags WHERE contact_id = :cid"), updates)
+            from crmkit.store import touch
+
+            touch(conn)
     return {"updated": len(updates), "unchanged": unchanged, "missing": len(wanted) - len(found)}
