@@ -1,0 +1,803 @@
+"""Read customer files into raw text frames that remember where every value came from.
+
+First stage of the pipeline (read → map → clean → match → merge). Supported: CSV, TSV, TXT
+(encoding and delimiter detected), XLSX, XLSM and ODS (via python-calamine). Every value
+becomes text (or None when empty) with a *kind* beside it; the header row is found even when
+titles, notes or blank rows sit above it; blank, footer ("Total: 45") and repeated header rows
+are left out and listed in ``skipped``.
+
+>>> sheets = read("customers.xlsx")                        # doctest: +SKIP
+>>> sheets[0].header_row, sheets[0].frame.loc[5, "Email"]  # doctest: +SKIP
+(3, 'ann@example.com')
+>>> raws, errors = read_paths(["inbox/"])                  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import CrmkitError, ReadError
+from crmkit.schema import ENTITIES, ISSUE_COLUMNS
+
+__all__ = ["RawSheet", "read", "read_paths", "SUPPORTED_EXTENSIONS"]
+
+TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
+WORKBOOK_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".ods"})
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS | WORKBOOK_EXTENSIONS
+
+_HEADER_SCAN_ROWS = 30  # non-empty rows looked at when searching for the header
+_FOOTER_SCAN_ROWS = 20  # non-blank rows at the end of the data looked at for totals
+_DELIMITERS = (",", ";", "\t", "|")
+_WIDTH_SAMPLE_BYTES = 1 << 20  # bytes whose records set the first guess of the column count
+
+
+@dataclass(repr=False)
+class RawSheet:
+    """One sheet (or one CSV file) as text, with its provenance. See docs/internals.md."""
+
+    path: Path
+    sheet: str
+    header_row: int
+    frame: pd.DataFrame
+    kinds: pd.DataFrame
+    encoding: str | None = None
+    delimiter: str | None = None
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
+
+    @property
+    def source_file(self) -> str:
+        return self.path.name
+
+    def __repr__(self) -> str:
+        where = f"{self.source_file}" + (f" [{self.sheet}]" if self.sheet else "")
+        return (f"RawSheet({where}: header row {self.header_row}, {len(self.frame)} rows × "
+                f"{self.frame.shape[1]} columns, {len(self.skipped)} skipped, {len(self.issues)} issues)")
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def read(
+    path: str | Path,
+    *,
+    sheets: str | int | Sequence[str | int] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
+) -> list[RawSheet]:
+    """Read one file into one RawSheet per non-empty sheet (one for a CSV/TSV/TXT).
+
+    ``sheets`` picks workbook sheets by name or 0-based position (default: all);
+    ``encoding``/``delimiter`` override detection for text files; ``header_row`` (1-based,
+    as a spreadsheet app shows it) overrides header detection. Raises :class:`ReadError`
+    when the file cannot be read at all.
+
+    >>> read("contacts.csv")[0].frame.columns.tolist()   # doctest: +SKIP
+    ['Name', 'Email', 'Phone']
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if not path.exists():
+        raise ReadError("file not found", file=path, hint="check the folder and the spelling of the file name")
+    if path.is_dir():
+        raise ReadError("is a folder, not a file", file=path, hint="use read_paths() to read every file in a folder")
+    if ext == ".xls":
+        raise ReadError("legacy Excel 97-2003 (.xls) files are not supported", file=path,
+                        hint="open it in Excel and save it as .xlsx (File > Save As > Excel Workbook)")
+    if ext not in SUPPORTED_EXTENSIONS:
+        raise ReadError(f"unsupported file type {ext or '(no extension)'!r}", file=path,
+                        hint="save it as .xlsx or .csv; supported: " + ", ".join(sorted(SUPPORTED_EXTENSIONS)))
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise ReadError(f"header_row must be a row number ≥ 1, got {header_row!r}", file=path)
+    try:
+        if ext in TEXT_EXTENSIONS:
+            return [_read_text(path, encoding=encoding, delimiter=delimiter, header_row=header_row)]
+        return _read_workbook(path, sheets=sheets, header_row=header_row)
+    except CrmkitError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # never let a parser traceback reach the user
+        raise ReadError(f"could not be read ({type(exc).__name__}: {exc})", file=path,
+                        hint="open it in a spreadsheet app and save a fresh copy as .xlsx or .csv") from exc
+
+
+def read_paths(paths: str | Path | Iterable[str | Path], **kw) -> tuple[list[RawSheet], list[CrmkitError]]:
+    """Read files and folders (walked recursively); a bad file becomes an error, the rest go on.
+
+    Folders contribute their .csv .tsv .txt .xlsx .xlsm .ods files in sorted order, skipping
+    hidden files and editor temp files (``~$book.xlsx``, ``.~lock...#``). ``kw`` goes to :func:`read`.
+
+    >>> raws, errors = read_paths(["exports/", "extra.csv"])   # doctest: +SKIP
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    sheets: list[RawSheet] = []
+    errors: list[CrmkitError] = []
+    for path in _expand_paths(paths):
+        try:
+            sheets.extend(read(path, **kw))
+        except CrmkitError as err:
+            errors.append(err)
+    return sheets, errors
+
+
+def _expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        given = Path(given)
+        if not given.is_dir():
+            files.append(given)  # missing/unsupported files are reported by read()
+            continue
+        found = [
+            p for p in given.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in SUPPORTED_EXTENSIONS
+            and not any(_is_hidden_or_temp(part) for part in p.relative_to(given).parts)
+        ]
+        files.extend(sorted(found, key=lambda p: p.relative_to(given).as_posix().lower()))
+    return files
+
+
+def _is_hidden_or_temp(name: str) -> bool:
+    return name.startswith((".", "~$", "~")) or name.endswith(("~", ".tmp", "#"))
+
+
+# ----------------------------------------------------------------------------- text files
+
+
+def _read_text(path: Path, *, encoding: str | None, delimiter: str | None, header_row: int | None) -> RawSheet:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"could not open the file ({exc.strerror or exc})", file=path,
+                        hint="check that it is not locked by another program and that you may read it") from exc
+    if not data:
+        raise ReadError("file is empty (0 bytes)", file=path, hint="export the data again")
+    _reject_binary_signature(data, path)
+    text, used_encoding = _decode(data, encoding, path)
+    if "\x00" in text or _control_ratio(text) > 0.01:
+        raise ReadError("is not a text/CSV file (it contains binary data)", file=path,
+                        hint="export the data as CSV or .xlsx; if it is a CSV, pass encoding= explicitly")
+    if delimiter is None:
+        delimiter = _detect_delimiter(text, path.suffix.lower())
+    elif len(delimiter) != 1:
+        raise ReadError(f"delimiter must be one character, got {delimiter!r}", file=path)
+    cells, line_numbers = _parse_delimited(text, delimiter)
+    sheet = _build_sheet(
+        path, "", cells, None, line_numbers,
+        column_label=lambda j: f"Column {j + 1}", header_row=header_row, merged=(), ragged_issues=True,
+    )
+    if sheet is None:
+        raise ReadError("has no data (only blank lines)", file=path, hint="export the data again")
+    sheet.encoding = used_encoding
+    sheet.delimiter = delimiter
+    return sheet
+
+
+_SIGNATURES: list[tuple[bytes, str, str]] = [
+    (b"\x89PNG", "is a PNG image, not a spreadsheet", "pick the exported data file instead"),
+    (b"\xff\xd8\xff", "is a JPEG image, not a spreadsheet", "pick the exported data file instead"),
+    (b"GIF8", "is a GIF image, not a spreadsheet", "pick the exported data file instead"),
+    (b"%PDF", "is a PDF document, not a spreadsheet", "export the data from its source as CSV or .xlsx"),
+    (b"PK\x03\x04", "is a ZIP archive (perhaps an Excel workbook), not a text file",
+     "if it is an Excel workbook, rename it to .xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is a legacy Office file (e.g. Excel .xls), not a text file",
+     "open it in Excel and save it as .xlsx or CSV"),
+]
+
+
+def _reject_binary_signature(data: bytes, path: Path) -> None:
+    for magic, message, hint in _SIGNATURES:
+        if data.startswith(magic):
+            raise ReadError(message, file=path, hint=hint)
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:100_000]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ch < " " and ch not in "\t\n\r\f\v")
+    return bad / len(sample)
+
+
+_CJK_CODECS = {"gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab",
+               "iso2022_kr", "cp936"}
+_WESTERN_CODECS = {"cp1252", "latin_1", "iso8859_15", "iso8859_1", "cp1250", "iso8859_2", "mac_roman",
+                   "cp850", "cp437", "mac_latin2", "iso8859_9", "cp1254", "ascii", "utf_8"}
+
+
+def _decode(data: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
+    """Return (text, encoding used). BOM first, then strict UTF-8, then a CJK/western guess."""
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding
+        except LookupError as exc:
+            raise ReadError(f"unknown encoding {encoding!r}", file=path,
+                            hint="use a Python codec name such as 'utf-8', 'gb18030' or 'cp1252'") from exc
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"is not valid {encoding} (byte {exc.start})", file=path,
+                            hint="leave encoding unset to detect it, or try 'utf-8', 'gb18030' or 'cp1252'") from exc
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return data.decode("utf-32"), "utf-32"
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace"), codec
+    utf16 = _sniff_utf16_without_bom(data)
+    if utf16:
+        return data.decode(utf16, errors="replace"), utf16
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for codec in _legacy_encoding_candidates(data):
+        try:
+            return data.decode(codec), codec
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1"), "latin-1"  # never fails; every byte maps to one character
+
+
+def _sniff_utf16_without_bom(data: bytes) -> str | None:
+    head = np.frombuffer(data[: 4096 - (min(len(data), 4096) % 2)], dtype=np.uint8)
+    if head.size < 4:
+        return None
+    even_zero = float(np.mean(head[0::2] == 0))
+    odd_zero = float(np.mean(head[1::2] == 0))
+    if odd_zero > 0.3 and even_zero < 0.05:
+        return "utf-16-le"
+    if even_zero > 0.3 and odd_zero < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _legacy_encoding_candidates(data: bytes) -> list[str]:
+    """Order codecs to try for non-UTF-8 bytes.
+
+    Chinese text (GBK/GB18030) has its non-ASCII bytes in pairs; western text (cp1252)
+    has isolated accented letters. charset-normalizer breaks the tie for other scripts.
+    """
+    a = np.frombuffer(data, dtype=np.uint8)
+    high = a >= 0x80
+    n_high = int(high.sum())
+    paired = high & (np.r_[high[1:], False] | np.r_[False, high[:-1]])
+    pair_ratio = int(paired.sum()) / n_high if n_high else 0.0
+    guess = _charset_normalizer_guess(data, int(np.argmax(high)) if n_high else 0)
+    if pair_ratio >= 0.7:
+        if guess and guess not in _CJK_CODECS and guess not in _WESTERN_CODECS:
+            return [guess, "gb18030", "cp1252"]  # e.g. cp1251 Cyrillic, shift_jis
+        return ["gb18030", "cp1252"] + ([guess] if guess else [])
+    if guess and guess not in _CJK_CODECS and guess not in _WESTERN_CODECS:
+        return ["cp1252", guess]
+    return ["cp1252"] + ([guess] if guess else []) + ["gb18030"]
+
+
+def _charset_normalizer_guess(data: bytes, first_high: int) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - it is a core dependency
+        return None
+    start = max(0, data.rfind(b"\n", 0, first_high) + 1)
+    sample = data[start:start + 65536]
+    best = from_bytes(sample).best()
+    return best.encoding if best is not None else None
+
+
+def _detect_delimiter(text: str, ext: str) -> str:
+    """Pick the delimiter that splits the first lines into the most consistent number of cells."""
+    sample = text[:65536]
+    truncated = len(text) > len(sample)
+    order = ("\t",) + tuple(d for d in _DELIMITERS if d != "\t") if ext == ".tsv" else _DELIMITERS
+    best, best_key = order[0] if ext == ".tsv" else ",", None
+    for rank, delim in enumerate(order):
+        if delim not in sample:
+            continue
+        rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
+        if truncated and len(rows) > 1:
+            rows = rows[:-1]
+        counts = [len(r) for r in rows[:300] if any(c.strip() for c in r)]
+        if not counts:
+            continue
+        tally = Counter(counts)
+        mode, freq = max(tally.items(), key=lambda kv: (kv[1], kv[0]))
+        if mode < 2:
+            continue
+        key = (round(freq / len(counts), 1), mode, -rank)
+        if best_key is None or key > best_key:
+            best, best_key = delim, key
+    return best
+
+
+def _parse_delimited(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Split text into cells (object frame, None for empty) and each record's first line number."""
+    raw = text.encode("utf-8")
+    parsed = _parse_fast(raw, delimiter)
+    if parsed is None:
+        parsed = _parse_slow(text, delimiter)
+    frame, lines = parsed
+    columns = {j: _strip_column(frame[j].to_numpy(dtype=object)) for j in frame.columns}
+    cells = pd.DataFrame(columns, dtype=object)
+    cells.index = lines
+    return cells, lines
+
+
+def _strip_column(values: np.ndarray) -> list[str | None]:
+    return [(v.strip() or None) if isinstance(v, str) else None for v in values]
+
+
+def _parse_fast(raw: bytes, delimiter: str) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """pandas' C parser for the cells; numpy for record line numbers (quote-parity aware).
+
+    Returns None when the record count cannot be trusted (stray quotes), so the caller
+    falls back to the csv module.
+    """
+    a = np.frombuffer(raw, dtype=np.uint8)
+    newline = 10 if b"\n" in raw else 13
+    newlines = np.flatnonzero(a == newline)
+    quotes = np.flatnonzero(a == 34)
+    if quotes.size % 2:
+        return None  # an unbalanced quote: let the csv module decide
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0] if quotes.size else newlines
+    if ends.size == 0 or ends[-1] != len(raw) - 1:
+        ends = np.r_[ends, len(raw)]  # last record has no line break after it
+    starts = np.r_[0, ends[:-1] + 1]
+    lines = np.searchsorted(newlines, starts) + 1
+    # the widest record decides the number of columns; count the first MB, recount all if pandas disagrees
+    head_ends = ends[ends < _WIDTH_SAMPLE_BYTES]
+    width = _max_fields(a, quotes, head_ends if head_ends.size else ends[:1], delimiter)
+    for attempt in range(2):
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=object,
+                na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8", index_col=False,
+                quotechar='"', doublequote=True,
+            )
+            break
+        except pd.errors.ParserError:
+            if attempt:
+                return None
+            width = _max_fields(a, quotes, ends, delimiter)
+        except (pd.errors.EmptyDataError, ValueError):
+            return None
+    if len(frame) != len(lines):
+        return None
+    return frame, lines.astype(np.int64)
+
+
+def _max_fields(a: np.ndarray, quotes: np.ndarray, ends: np.ndarray, delimiter: str) -> int:
+    """Most cells in one record, over the records ending at ``ends`` (delimiters inside quotes ignored)."""
+    last = int(ends[-1]) + 1 if ends.size else a.size
+    delims = np.flatnonzero(a[:last] == ord(delimiter))
+    if quotes.size and delims.size:
+        delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    counts = np.diff(np.r_[0, np.searchsorted(delims, ends)]) + 1
+    return int(counts.max()) if counts.size else 1
+
+
+def _parse_slow(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    line = 1
+    for row in reader:
+        rows.append(row)
+        lines.append(line)
+        line = reader.line_num + 1
+    width = max((len(r) for r in rows), default=1) or 1
+    rows = [r if len(r) == width else r + [""] * (width - len(r)) for r in rows]
+    frame = pd.DataFrame(rows, columns=range(width), dtype=object) if rows else pd.DataFrame(columns=range(width))
+    return frame, np.asarray(lines, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- workbooks
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+
+
+def _check_workbook_signature(path: Path) -> None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if head.startswith(_OLE_MAGIC):
+                encrypted = _ENCRYPTED_MARK in head + fh.read()
+    except OSError as exc:
+        raise ReadError(f"could not open the file ({exc.strerror or exc})", file=path,
+                        hint="check that it is not locked by another program and that you may read it") from exc
+    if not head:
+        raise ReadError("file is empty (0 bytes)", file=path, hint="save the workbook again from Excel")
+    if head.startswith(_OLE_MAGIC):
+        if encrypted:
+            raise ReadError("workbook is password-protected (encrypted)", file=path,
+                            hint="open it in Excel, remove the password (File > Info > Protect Workbook), save, "
+                                 "and try again")
+        raise ReadError("is a legacy Excel 97-2003 (.xls) file with a new-style name", file=path,
+                        hint="open it in Excel and save it as .xlsx (File > Save As > Excel Workbook)")
+    if not head.startswith(b"PK"):
+        for magic, message, hint in _SIGNATURES:
+            if head.startswith(magic):
+                raise ReadError(message, file=path, hint=hint)
+        raise ReadError("is not a valid workbook (it is not a ZIP-based Office file)", file=path,
+                        hint="if it is a text export, rename it to .csv; otherwise save it again as .xlsx")
+
+
+def _read_workbook(path: Path, *, sheets, header_row: int | None) -> list[RawSheet]:
+    _check_workbook_signature(path)
+    import python_calamine as calamine
+
+    try:
+        workbook = calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # ZipError, XmlError, PasswordError, ...
+        raise ReadError(f"workbook is damaged or incomplete ({_short(exc)})", file=path,
+                        hint="open it in Excel (it may offer to repair it) and save a fresh copy") from exc
+    with workbook:
+        names = [m.name for m in workbook.sheets_metadata
+                 if m.typ == calamine.SheetTypeEnum.WorkSheet]
+        wanted = _select_sheets(names, sheets, path)
+        out: list[RawSheet] = []
+        for name in wanted:
+            try:
+                sheet = workbook.get_sheet_by_name(name)
+                rows = sheet.to_python(skip_empty_area=True)
+                start = sheet.start
+                merged = sheet.merged_cell_ranges or []
+            except Exception as exc:
+                raise ReadError(f"sheet could not be read ({_short(exc)})", file=path, sheet=name,
+                                hint="open it in Excel and save a fresh copy") from exc
+            if not rows or start is None:
+                continue  # an empty sheet is not an error
+            raw = _sheet_from_rows(path, name, rows, start, merged, header_row)
+            if raw is not None:
+                out.append(raw)
+    if not out:
+        raise ReadError("workbook has no data in " + ("the chosen sheets" if sheets is not None else "any sheet"),
+                        file=path, hint="check that you picked the right file and sheets")
+    return out
+
+
+def _select_sheets(names: list[str], sheets, path: Path) -> list[str]:
+    if sheets is None:
+        return names
+    if isinstance(sheets, (str, int)):
+        sheets = [sheets]
+    chosen = []
+    for s in sheets:
+        if isinstance(s, int) and 0 <= s < len(names):
+            chosen.append(names[s])
+        elif isinstance(s, str) and s in names:
+            chosen.append(s)
+        else:
+            raise ReadError(f"has no sheet {s!r}", file=path, hint="its sheets are: " + ", ".join(map(repr, names)))
+    return chosen
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _sheet_from_rows(path, name, rows, start, merged, header_row) -> RawSheet | None:
+    row0, col0 = start
+    columns = list(zip(*rows))
+    texts: dict[int, list] = {}
+    kinds: dict[int, list] = {}
+    for j, col in enumerate(columns):
+        if set(map(type, col)) == {str}:  # fast path: a text column
+            texts[j] = [v.strip() or None for v in col]
+            kinds[j] = ["s" if v is not None else "" for v in texts[j]]
+            continue
+        converted = [_CONVERTERS.get(v.__class__, _convert_other)(v) for v in col]
+        texts[j] = [t for t, _ in converted]
+        kinds[j] = [k for _, k in converted]
+    index = np.arange(row0 + 1, row0 + 1 + len(rows), dtype=np.int64)
+    cells = pd.DataFrame(texts, dtype=object, index=index)
+    kind_frame = pd.DataFrame(kinds, dtype=object, index=index)
+    relative = [((r1 - row0, c1 - col0), (r2 - row0, c2 - col0)) for (r1, c1), (r2, c2) in merged]
+    return _build_sheet(
+        path, name, cells, kind_frame, index,
+        column_label=lambda j: f"Column {_column_letter(col0 + j)}", header_row=header_row,
+        merged=relative, ragged_issues=False,
+    )
+
+
+def _column_letter(j: int) -> str:
+    letters = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _convert_str(v: str):
+    v = v.strip()
+    return (v, "s") if v else (None, "")
+
+
+def _convert_float(v: float):
+    if v != v or v in (math.inf, -math.inf):
+        return None, ""
+    if v.is_integer():
+        return str(int(v)), "n"
+    return repr(v), "n"
+
+
+def _convert_datetime(v: dt.datetime):
+    if v.hour == v.minute == v.second == v.microsecond == 0:
+        return v.date().isoformat(), "d"
+    return v.isoformat(timespec="microseconds" if v.microsecond else "seconds"), "d"
+
+
+def _convert_timedelta(v: dt.timedelta):
+    seconds = int(v.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    h, rem = divmod(abs(seconds), 3600)
+    return f"{sign}{h}:{rem // 60:02d}:{rem % 60:02d}", "s"
+
+
+def _convert_other(v):
+    if v is None:
+        return None, ""
+    return _convert_str(str(v))
+
+
+_CONVERTERS: dict[type, Callable] = {
+    str: _convert_str,
+    float: _convert_float,
+    int: lambda v: (str(v), "n"),
+    bool: lambda v: ("TRUE" if v else "FALSE", "b"),
+    dt.datetime: _convert_datetime,
+    dt.date: lambda v: (v.isoformat(), "d"),
+    dt.time: lambda v: (v.isoformat(), "d"),
+    dt.timedelta: _convert_timedelta,
+}
+
+
+# ----------------------------------------------------------------------------- header, skipping, naming
+
+
+def _header_words() -> frozenset[str]:
+    words = set()
+    for entity in ENTITIES.values():
+        for f in entity.fields:
+            words.add(f.name.replace("_", " "))
+            words.update(s.lower() for s in f.synonyms)
+    return frozenset(words)
+
+
+_HEADER_WORDS = _header_words()
+_NUMBER_RE = re.compile(r"^[+\-−(]?\s*[$€£¥₹]?\s*\d[\d\s.,'’]*%?\)?$")
+_DATE_RE = re.compile(r"^\d{1,4}[./\-年]\d{1,2}[./\-月]\d{1,4}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_FOOTER_RE = re.compile(
+    r"^(?:grand\s*totals?|sub-?\s*totals?|totals?|sum|summe|gesamt(?:summe|betrag)?|zwischensumme|insgesamt|"
+    r"somme|total\s+g[ée]n[ée]ral|totale|suma|合计|合計|总计|總計|小计|小計|共计|总数|итого)"
+    r"\s*[:：]?\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+
+
+def _norm_header(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("_", " ")).strip(" :*#").lower()
+
+
+def _is_headerish(value: str, kind: str) -> bool:
+    return (kind in ("s", "")
+            and len(value) <= 60
+            and "@" not in value
+            and not _NUMBER_RE.match(value)
+            and not _DATE_RE.match(value)
+            and not value.lower().startswith(("http://", "https://", "www.")))
+
+
+def _is_numberish(value: str) -> bool:
+    return bool(_NUMBER_RE.match(value))
+
+
+def _detect_header(cells: pd.DataFrame, kinds: pd.DataFrame | None, candidates: np.ndarray) -> int:
+    """Return the position (in ``cells``) of the most header-like row among the first non-empty rows.
+
+    A header has many distinct, short, non-numeric text cells (bonus for known header words),
+    and the rows below it are filled; a title has one cell. Ties go to the earliest row.
+    """
+    scan = candidates[: _HEADER_SCAN_ROWS + 6]
+    values = cells.iloc[scan].to_numpy(dtype=object)
+    kind_values = kinds.iloc[scan].to_numpy(dtype=object) if kinds is not None else None
+    filled = [int(sum(v is not None for v in row)) for row in values]
+    widest = max(filled) if filled else 0
+    scores = []
+    for i in range(min(len(scan), _HEADER_SCAN_ROWS)):
+        row = values[i]
+        present = [(j, v) for j, v in enumerate(row) if v is not None]
+        good = {v for j, v in present if _is_headerish(v, kind_values[i][j] if kind_values is not None else "s")}
+        known = sum(1 for v in good if _norm_header(v) in _HEADER_WORDS)
+        score = len(good) - 0.5 * (len(present) - len(good)) + 1.5 * known
+        if len(present) <= 1 and widest > 1:
+            score = min(score, 0.25)  # a title or a note
+        below = filled[i + 1: i + 6]
+        need = max(2, math.ceil(len(present) / 2)) if len(present) > 1 else 1
+        frac = sum(n >= need for n in below) / len(below) if below else 1.0
+        scores.append(score * (0.5 + 0.5 * frac))
+    best = max(scores)
+    if best <= 0:
+        return int(scan[0])
+    for i, s in enumerate(scores):
+        if s >= 0.8 * best:
+            return int(scan[i])
+    return int(scan[0])  # pragma: no cover
+
+
+def _build_sheet(
+    path: Path,
+    sheet: str,
+    cells: pd.DataFrame,
+    kinds: pd.DataFrame | None,
+    rows: np.ndarray,
+    *,
+    column_label: Callable[[int], str],
+    header_row: int | None,
+    merged: Sequence,
+    ragged_issues: bool,
+) -> RawSheet | None:
+    """Turn a grid of stripped text cells (None = empty) into a RawSheet."""
+    nonempty = cells.notna().to_numpy()
+    row_filled = nonempty.any(axis=1)
+    candidates = np.flatnonzero(row_filled)
+    if candidates.size == 0:
+        return None
+    if header_row is not None:
+        pos = np.flatnonzero(rows == header_row)
+        if pos.size == 0 or not row_filled[pos[0]]:
+            raise ReadError(f"header_row {header_row} is empty or outside the data", file=path, sheet=sheet or None,
+                            hint=f"the first non-empty row is {int(rows[candidates[0]])}")
+        h = int(pos[0])
+    else:
+        h = _detect_header(cells, kinds, candidates)
+
+    skipped: list[tuple[int, str]] = []
+    for p in range(h):
+        skipped.append((int(rows[p]), "above the header row (title or notes)" if row_filled[p] else "blank row"))
+
+    header_cells = cells.iloc[h].tolist()
+    body = cells.iloc[h + 1:]
+    body_kinds = kinds.iloc[h + 1:] if kinds is not None else None
+    body_mask = nonempty[h + 1:]
+    body_filled = row_filled[h + 1:]
+    if merged and len(body):
+        body, body_kinds = body.copy(), body_kinds.copy() if body_kinds is not None else None
+        body_mask = body_mask.copy()
+        _fill_merged_down(body, body_kinds, body_mask, body_filled, merged, first=h + 1)
+
+    blank = ~body_filled
+    repeated = _repeated_header_rows(body, header_cells) & ~blank
+    footer = _footer_rows(body, ~blank & ~repeated)
+    drop = blank | repeated | footer
+    if drop.any():
+        body_rows = rows[h + 1:]
+        for r, is_blank, is_repeated in zip(body_rows[drop], blank[drop], repeated[drop]):
+            why = "blank row" if is_blank else "repeated header row" if is_repeated else "footer/total row"
+            skipped.append((int(r), why))
+        keep = ~drop
+        body, body_mask = body.loc[keep], body_mask[keep]
+        body_kinds = body_kinds.loc[keep] if body_kinds is not None else None
+    skipped.sort()
+
+    # name the columns; drop columns with neither a header nor any value
+    used = body_mask.any(axis=0)
+    header_width = max((j + 1 for j, v in enumerate(header_cells) if v is not None), default=0)
+    names: list[str] = []
+    positions: list[int] = []
+    for j, value in enumerate(header_cells):
+        if value is None and not used[j]:
+            continue
+        names.append(re.sub(r"\s+", " ", value) if value is not None else column_label(j))
+        positions.append(j)
+    names = _dedupe(names)
+    index = pd.Index(body.index.to_numpy(dtype=np.int64), name="source_row")
+    frame = body.iloc[:, positions].set_axis(names, axis=1).set_axis(index, axis=0)
+    if body_kinds is not None:
+        kind_frame = body_kinds.iloc[:, positions].set_axis(names, axis=1).set_axis(index, axis=0)
+    else:
+        codes = _TEXT_KINDS[body_mask[:, positions].astype(np.intp)]
+        kind_frame = pd.DataFrame(codes, index=index, columns=names, dtype=object)
+
+    issues = _ragged_issues(path, sheet, frame, positions, names, header_width) if ragged_issues else None
+    return RawSheet(
+        path=path, sheet=sheet, header_row=int(rows[h]), frame=frame, kinds=kind_frame,
+        skipped=skipped, issues=issues if issues is not None else pd.DataFrame(columns=ISSUE_COLUMNS),
+    )
+
+
+_TEXT_KINDS = np.array(["", "s"], dtype=object)
+
+
+def _fill_merged_down(body, body_kinds, body_mask, body_filled, merged, first: int) -> None:
+    """Copy a vertically merged cell's value into every (non-blank) row of its range, same column."""
+    n = len(body)
+    for (r1, c1), (r2, _c2) in merged:
+        top, bottom = r1 - first, min(r2 - first, n - 1)
+        if r2 <= r1 or top < 0 or top >= n or c1 >= body.shape[1]:
+            continue  # horizontal merges and merges starting in/above the header are left as they are
+        value = body.iat[top, c1]
+        if value is None:
+            continue
+        for p in range(top + 1, bottom + 1):
+            if body_filled[p] and body.iat[p, c1] is None:
+                body.iat[p, c1] = value
+                body_mask[p, c1] = True
+                if body_kinds is not None:
+                    body_kinds.iat[p, c1] = body_kinds.iat[top, c1]
+
+
+def _repeated_header_rows(body: pd.DataFrame, header_cells: list) -> np.ndarray:
+    named = [(j, v) for j, v in enumerate(header_cells) if v is not None]
+    if not named or not len(body):
+        return np.zeros(len(body), dtype=bool)
+    equal = np.zeros(len(body), dtype=np.int64)
+    for j, v in named:
+        equal += (body.iloc[:, j].to_numpy(dtype=object) == v)
+    need = max(1, math.ceil(0.8 * len(named))) if len(named) < 3 else max(2, math.ceil(0.6 * len(named)))
+    return equal >= need
+
+
+def _footer_rows(body: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
+    """Total/summary rows among the last non-blank rows: a total label, then only numbers."""
+    footer = np.zeros(len(body), dtype=bool)
+    tail = np.flatnonzero(candidate)[-_FOOTER_SCAN_ROWS:]
+    values = body.iloc[tail].to_numpy(dtype=object) if tail.size else []
+    for p, row in zip(tail, values):
+        present = [v for v in row if v is not None]
+        m = _FOOTER_RE.match(present[0]) if present else None
+        if not m:
+            continue
+        rest = m.group("rest").strip()
+        if rest and not rest[0].isdigit():
+            continue  # "Total SA" is a company, not a total
+        if all(_is_numberish(v) for v in present[1:]):
+            footer[p] = True
+    return footer
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    counts: Counter = Counter()
+    for name in names:
+        counts[name] += 1
+        candidate = name if counts[name] == 1 else f"{name} ({counts[name]})"
+        while candidate in seen:
+            counts[name] += 1
+            candidate = f"{name} ({counts[name]})"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _ragged_issues(path, sheet, frame, positions, names, header_width) -> pd.DataFrame | None:
+    extra = [name for j, name in zip(positions, names) if j >= header_width]
+    if not extra or not len(frame):
+        return None
+    parts = []
+    for name in extra:
+        col = frame[name]
+        hit = col[col.notna()]
+        if hit.empty:
+            continue
+        parts.append(pd.DataFrame({
+            "source_file": path.name, "source_sheet": sheet, "source_row": hit.index.to_numpy(dtype=np.int64),
+            "column": name, "value": hit.to_numpy(dtype=object),
+            "problem": f"row has more cells than the header; extra value kept under {name!r}",
+        }))
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True).sort_values("source_row", kind="stable").reset_index(drop=True)
