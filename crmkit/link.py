@@ -396,8 +396,8 @@ def _link_orders(rows: pd.DataFrame, cust: pd.Series, membership: pd.Series, exi
     out["customer_record_id"] = cust.values
     given = out["order_id"].astype("string").str.strip().replace("", pd.NA) if "order_id" in out else \
         pd.Series(pd.NA, index=out.index, dtype="string")
-    content = out[["order_id", "order_date", "amount", "customer_email"]].astype(str).agg("|".join, axis=1) \
-        if "order_id" in out else None
+    key_cols = [c for c in ("order_id", "order_date", "amount", "customer_email") if c in out]
+    content = out[key_cols].astype(str).fillna("").agg("|".join, axis=1)
     oid = given.copy()
     # same number, different content: keep both, number the later ones
     if given.notna().any():

@@ -91,6 +91,23 @@ def _first_present(*series: pd.Series | None) -> pd.Series | None:
     return out
 
 
+_NOT_COUNTRY_TLDS = {"io", "me", "tv", "ai", "cc", "ws", "fm", "ly", "to", "gg", "sh", "vc", "co", "ac", "eu",
+                     "su", "nu", "la", "am", "bz", "tk", "ml", "ga", "cf", "gq", "app", "dev"}
+
+
+def _email_regions(df: pd.DataFrame, email_fields: list[str]) -> pd.Series | None:
+    """Per-row phone region from a country-code top-level domain of the row's email (.de → DE, .co.uk → GB)."""
+    import phonenumbers
+
+    if not email_fields:
+        return None
+    raw = df[email_fields[0]].astype("string")
+    tld = raw.str.extract(r"@[^@\s<>]+\.([A-Za-z]{2})\s*>?\s*$", expand=False).str.lower()
+    tld = tld.where(~tld.isin(_NOT_COUNTRY_TLDS)).replace({"uk": "gb"}).str.upper()
+    supported = phonenumbers.SUPPORTED_REGIONS
+    return tld.where(tld.isin(list(supported))).astype(object).where(lambda s: s.notna(), None)
+
+
 def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
           region: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clean every canonical field of ``df`` by its kind; return ``(cleaned, issues)``.
@@ -143,7 +160,13 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
             default = infer_region(pd.concat([df[f] for f in phone_fields], ignore_index=True),
                                    countries=df["country"] if "country" in present else None,
                                    texts=pd.concat(texts, ignore_index=True) if texts else None)
-        row_region = countries.where(countries.notna(), default) if countries is not None else default
+        row_region = _email_regions(df, [f for f in present if kinds_of[f] == "email"])
+        if row_region is not None:
+            row_region = row_region.where(row_region.notna(), default)
+        else:
+            row_region = default
+        if countries is not None:
+            row_region = countries.where(countries.notna(), row_region)
         for f in phone_fields:
             res = clean_phones(df[f], region=row_region)
             run.out[f] = res.values["phone"]

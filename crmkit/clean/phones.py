@@ -76,7 +76,14 @@ def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, st
     elif "+" in digits[1:]:
         digits = digits[0] + digits[1:].replace("+", "")
     number = None
-    for candidate, reg in ((digits, region), ("+" + digits, None)):
+    order = ((digits, region), ("+" + digits, None))
+    if region and digits.isdigit() and not digits.startswith("0") and len(digits) >= 10:
+        # a number stored in a numeric cell loses its "+": 4915133231781 in a German file is +49…,
+        # not a national number that happens to start with 49
+        cc = str(phonenumbers.country_code_for_region(region))
+        if digits.startswith(cc) and len(digits) - len(cc) >= 7:
+            order = (("+" + digits, None), (digits, region))
+    for candidate, reg in order:
         if candidate.startswith("++"):
             continue
         if not candidate.startswith("+") and reg is None:
@@ -88,7 +95,7 @@ def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, st
         if phonenumbers.is_valid_number(parsed):
             number = parsed
             break
-        if candidate is digits and digits.startswith("+"):
+        if candidate == digits and digits.startswith("+"):
             break  # an explicit country code that is wrong: do not guess
     if number is None:
         where = f"for region {region}" if region and not digits.startswith("+") else "(no country code, no region)" \
