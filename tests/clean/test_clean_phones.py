@@ -60,3 +60,23 @@ def test_infer_region():
     assert infer_region(S("13800138000"), texts=S("张伟", "王芳", "Li")) == "CN"
     assert infer_region(S("0301234567"), default="AT") == "AT"
     assert infer_region(S("0301234567")) is None
+
+
+def test_numbers_that_lost_their_plus_in_a_numeric_cell():
+    import pandas as pd
+    from crmkit.clean import clean_phones
+
+    res = clean_phones(pd.Series(["4915133231781", "4155550123", "447911746241"]),
+                       region=pd.Series(["DE", "US", "US"]))
+    assert res.values["phone"].tolist() == ["+4915133231781", "+14155550123", "+447911746241"]
+
+
+def test_row_region_from_the_email_domain():
+    import pandas as pd
+    from crmkit.clean import clean
+
+    df = pd.DataFrame({"email": ["a@firma.de", "b@empresa.es", "c@gmail.com"],
+                       "phone": ["030 2585713", "946 619 892", "(415) 555-0123"],
+                       "source_file": "x.csv", "source_sheet": "", "source_row": [2, 3, 4]})
+    out, issues = clean(df, "contact", region="US")
+    assert out["phone"].tolist() == ["+49302585713", "+34946619892", "+14155550123"]
