@@ -48,6 +48,13 @@ _LAZY = {
 
 __all__ = ["CrmkitError", "MappingError", "ReadError", "SettingsError", "StoreError", *_LAZY]
 
+# Functions that share their name with the module that defines them (crmkit.read.read, crmkit.clean.clean,
+# crmkit.merge.merge, crmkit.export.export) are bound eagerly, after their modules are imported, so
+# ``crmkit.read`` is always the function whatever was imported before.
+from crmkit.clean import clean  # noqa: E402
+from crmkit.merge import merge  # noqa: E402
+from crmkit.read import read  # noqa: E402
+
 
 def __getattr__(name: str):
     module = _LAZY.get(name)

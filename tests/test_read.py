@@ -9,7 +9,9 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-import crmkit.read as read_module
+import importlib
+
+read_module = importlib.import_module("crmkit.read")
 from crmkit.errors import ReadError
 from crmkit.read import RawSheet, read, read_paths
 from crmkit.schema import ISSUE_COLUMNS
