@@ -49,10 +49,12 @@ _LAZY = {
 __all__ = ["CrmkitError", "MappingError", "ReadError", "SettingsError", "StoreError", *_LAZY]
 
 # Functions that share their name with the module that defines them (crmkit.read.read, crmkit.clean.clean,
-# crmkit.merge.merge, crmkit.export.export) are bound eagerly, after their modules are imported, so
+# crmkit.merge.merge, crmkit.export.export, crmkit.migrate.migrate) are bound eagerly, after their modules are imported, so
 # ``crmkit.read`` is always the function whatever was imported before.
 from crmkit.clean import clean  # noqa: E402
+from crmkit.export import export  # noqa: E402
 from crmkit.merge import merge  # noqa: E402
+from crmkit.migrate import migrate  # noqa: E402
 from crmkit.read import read  # noqa: E402
 
 

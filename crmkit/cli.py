@@ -476,6 +476,36 @@ def move_deal_command(store, deal_id, stage, actor):
     click.echo(f"{deal_id}: {res.get('from_stage')} → {res.get('to_stage')}")
 
 
+@main.command("export")
+@click.argument("store")
+@click.option("--to", "target", required=True, type=click.Choice(["hubspot", "salesforce", "odoo", "csv", "xlsx"]),
+              help="Import format of the CRM you migrate to.")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--segments", multiple=True, help="Only contacts in these RFM segments (repeatable).")
+@click.option("--tags", multiple=True, help="Only contacts with any of these tags (repeatable).")
+@click.option("--mask", multiple=True, help="Mask these columns for a test import (repeatable), e.g. email, phone.")
+@click.option("--mask-mode", default="hash", show_default=True, type=click.Choice(["hash", "redact"]))
+@click.option("--max-rows", type=int, help="Split files at this many rows (default: the target's limit).")
+def export_command(store, target, out_dir, segments, tags, mask, mask_mode, max_rows):
+    """Write the store in a CRM's import format, with a README saying the import order.
+
+    \b
+    Examples:
+        crmkit export crm.sqlite --to hubspot --out hubspot_import/
+        crmkit export crm.sqlite --to salesforce --out sf/ --segments Champions --mask email --mask phone
+    """
+    from crmkit.export import export
+
+    res = export(store, target, out_dir, segments=list(segments) or None, tags=list(tags) or None,
+                 mask=list(mask) or None, mask_mode=mask_mode, max_rows=max_rows)
+    for f in res.files:
+        n = res.rows.get(f) if isinstance(res.rows, dict) else None
+        click.echo(f"  {f}" + (f"  ({n:,} rows)" if isinstance(n, int) else ""))
+    for w in res.warnings:
+        click.secho(f"  ! {w}", fg="yellow")
+    click.echo(f"Wrote {len(res.files)} file(s) to {out_dir}; read its README.md for the import order.")
+
+
 def _write_table(df, out: str) -> None:
     from crmkit.workbook import write_csv
 

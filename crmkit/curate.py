@@ -86,15 +86,13 @@ def rebuild(store: Store | str | Path, *, new_decisions: pd.DataFrame | None = N
     batch_id = ex["batches"]["batch_id"].iloc[-1] if len(ex["batches"]) else "B0"
     ex_for_build = dict(ex)
     result = build_contacts(empty, empty, empty, existing=ex_for_build, dedupe=dedupe, batch_id=batch_id,
-                            actor=actor, pairs=pairs.drop(columns=["explanation"], errors="ignore"))
+                            actor=actor, pairs=pairs)
     contacts = _apply_edits(result.contacts, result.contact_records, decisions)
     targets = result.record_targets
     src = ex["source_rows"].copy()
     t = src["source_record_id"].map(targets)
     src["record_id"] = t.where(t.notna(), src["record_id"])
     match_pairs = result.match_pairs
-    if len(match_pairs) and len(pairs) and "explanation" in pairs:
-        match_pairs["explanation"] = pairs["explanation"].values[: len(match_pairs)]
     now = _now()
     audit = pd.DataFrame([{"at": now, "actor": actor, "action": action, "entity": "contact",
                            "record_id": (detail or {}).get("contact_id"),

@@ -117,6 +117,18 @@ def _forced_links(derived: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
                      ignore_index=True)
 
 
+def _keepable_ids(prev: pd.Series, clusters: pd.Series) -> dict:
+    """Stored contact ids to keep: a contact split across clusters keeps its id in its largest part only."""
+    df = pd.DataFrame({"contact_id": prev.values, "cluster": clusters.reindex(prev.index).values,
+                       "record_id": prev.index})
+    df = df.dropna(subset=["cluster"])
+    sizes = df.groupby(["contact_id", "cluster"]).agg(n=("record_id", "size"), first=("record_id", "min"))
+    sizes = sizes.reset_index().sort_values(["contact_id", "n", "first"], ascending=[True, False, True])
+    keep = sizes.drop_duplicates("contact_id")[["contact_id", "cluster"]]
+    df = df.merge(keep, on=["contact_id", "cluster"])
+    return dict(zip(df["record_id"], df["contact_id"]))
+
+
 def _pair_decisions(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The latest merge/never decision per unordered record pair wins."""
     d = decisions[decisions["kind"].isin(["merge", "never"])].copy()
@@ -196,12 +208,16 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     records = pd.concat([old_records.drop(columns=["contact_id"], errors="ignore"), new_all], ignore_index=True)
     records = records.drop_duplicates("record_id").reset_index(drop=True)
     forced = _forced_links(derived, records[~records["record_id"].str.startswith("X")])
+    if existing is not None and len(existing["match_pairs"]):
+        old_links = existing["match_pairs"][existing["match_pairs"]["decision"] == "link"]
+        forced = pd.concat([old_links[["record_id_l", "record_id_r"]], forced], ignore_index=True)
+        forced = forced.drop_duplicates(["record_id_l", "record_id_r"]).reset_index(drop=True)
 
     decisions = existing["decisions"] if existing is not None else pd.DataFrame(columns=TABLE_COLUMNS["decisions"])
     must, never = _pair_decisions(decisions)
     settings_json: dict = {}
     replay = pairs is not None
-    pairs = pairs.copy() if replay else pd.DataFrame(
+    pairs = pairs[pairs["decision"] != "link"].copy() if replay else pd.DataFrame(
         columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision"])
     if not replay and dedupe and len(records) > 1:
         from crmkit.match import MatchSettings, find_duplicates
@@ -223,6 +239,7 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     auto = pairs[pairs["decision"] == "merge"] if len(pairs) else pairs
     auto = auto[not_never(auto)] if len(auto) else auto
     hard = pd.concat([forced, must], ignore_index=True)
+    hard = hard[not_never(hard)] if len(hard) else hard
     accepted = pd.concat([auto[["record_id_l", "record_id_r"]], hard], ignore_index=True)
     ids = pd.Index(records["record_id"])
     if dedupe:
@@ -238,8 +255,8 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     clusters = _apply_never(clusters, accepted, never, hard)
 
     say("merging", 0.75)
-    prev = old_records.set_index("record_id")["contact_id"] if len(old_records) else pd.Series(dtype=object)
-    result = merge(records, clusters, rules, existing=prev.dropna().to_dict() if len(prev) else None)
+    prev = old_records.set_index("record_id")["contact_id"].dropna() if len(old_records) else pd.Series(dtype=object)
+    result = merge(records, clusters, rules, existing=_keepable_ids(prev, clusters) if len(prev) else None)
     membership = result.membership
     if isinstance(membership, pd.DataFrame):
         membership = membership.set_index("record_id")["contact_id"]
@@ -264,19 +281,24 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
         orders = pd.concat([old, orders[~orders["order_id"].isin(old["order_id"])]], ignore_index=True)
 
     # pairs, review queue, history
-    match_pairs = pd.DataFrame(columns=TABLE_COLUMNS["match_pairs"])
     review = pd.DataFrame(columns=TABLE_COLUMNS["review_queue"])
+    links = forced.assign(match_probability=1.0, decision="link", batch_id=batch_id,
+                          contact_id_l=forced["record_id_l"].map(membership),
+                          contact_id_r=forced["record_id_r"].map(membership))
+    match_pairs = links.reindex(columns=TABLE_COLUMNS["match_pairs"])
     if len(pairs):
         mp = pairs.copy()
         mp["contact_id_l"] = mp["record_id_l"].map(membership)
         mp["contact_id_r"] = mp["record_id_r"].map(membership)
-        mp["explanation"] = _explanations(mp)
+        if not ("explanation" in mp and not any(c.startswith("weight_") for c in mp.columns)):
+            mp["explanation"] = _explanations(mp)
         mp["batch_id"] = batch_id
-        match_pairs = mp.reindex(columns=TABLE_COLUMNS["match_pairs"])
+        match_pairs = pd.concat([mp.reindex(columns=TABLE_COLUMNS["match_pairs"]), match_pairs], ignore_index=True)
         decided = set(zip(decisions["record_id_l"], decisions["record_id_r"])) | \
             set(zip(decisions["record_id_r"], decisions["record_id_l"]))
         rq = mp[(mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])]
-        rq = rq[[(a, b) not in decided for a, b in zip(rq["record_id_l"], rq["record_id_r"])]]
+        rq = rq[pd.Series([(a, b) not in decided for a, b in zip(rq["record_id_l"], rq["record_id_r"])],
+                          index=rq.index, dtype=bool)]
         rq = rq.sort_values("match_probability", ascending=False).reset_index(drop=True)
         old_rq = existing["review_queue"] if existing is not None else None
         review = rq.reindex(columns=TABLE_COLUMNS["review_queue"]).assign(

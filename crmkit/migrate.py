@@ -120,6 +120,8 @@ def migrate(
 
     say("reading files", 0.02)
     sheets, errors = read_paths(list(inputs))
+    if not sheets and len(errors) == 1:
+        raise errors[0]
     if not sheets and errors:
         raise CrmkitError("none of the inputs could be read: " + "; ".join(str(e) for e in errors),
                           hint="check the paths and file types (CSV, TSV, TXT, XLSX, XLSM, ODS)")

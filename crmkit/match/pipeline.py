@@ -1,0 +1,97 @@
+"""One matching run: prepare → block → compare → train (unless replaying) → score → guard chains.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"record_id": ["1", "2", "3"], "first_name": ["Bob", "Robert", "Anna"],
+...                    "last_name": ["Miller", "Miller", "Weber"], "mobile": ["+15125550101"] * 2 + [None]})
+>>> pairs = find_duplicates(df)
+>>> pairs[["record_id_l", "record_id_r", "level_name", "level_phone"]].values.tolist()
+[['1', '2', 'nickname', 'exact']]
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import CrmkitError
+from crmkit.match.blocking import _pairs_in_groups, block_pairs
+from crmkit.match.cluster import components, guard
+from crmkit.match.compare import Prepared, compare_pairs, prepare
+from crmkit.match.scoring import pair_frame, score, train
+from crmkit.match.settings import MatchSettings
+
+_GUARD_MAX_MEMBERS = 60     # components up to this size get all their inner pairs scored
+
+
+def _check_input(df: pd.DataFrame) -> None:
+    if "record_id" not in df.columns:
+        raise CrmkitError("find_duplicates needs a 'record_id' column",
+                          hint="add one, e.g. df.assign(record_id=df.index.astype(str))")
+    ids = df["record_id"].astype(str)
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].iloc[0]
+        raise CrmkitError(f"record_id values must be unique; {dup!r} appears more than once",
+                          column="record_id", hint="make record_id unique before matching")
+
+
+def _concat(a: dict, b: dict) -> dict:
+    return {k: np.concatenate([a[k], b[k]]) for k in a}
+
+
+def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = None) -> pd.DataFrame:
+    """Scored, explained duplicate pairs of a cleaned contacts frame.
+
+    Returns one row per pair with ``decision`` 'merge' or 'review' (plus the 'no' pairs that cut a
+    chain, and all others with ``settings.keep_rejected``): record_id_l, record_id_r, match_weight,
+    match_probability, decision, ``level_<field>`` (level label) and ``weight_<field>`` (bits) for
+    name, email, phone, company, address, and ``weight_conflict``. ``pairs.attrs["settings"]`` holds
+    the trained settings; pass them back to replay the run without re-estimating.
+    """
+    if isinstance(settings, str):
+        settings = MatchSettings.from_json(settings)
+    settings = settings if settings is not None else MatchSettings()
+    settings.validate()
+    _check_input(df)
+    prep = Prepared(prepare(df), settings.comparison("phone").params if any(
+        c.field == "phone" for c in settings.comparisons) else None)
+    n = prep.n
+    cand, rule_counts = block_pairs(prep.frame, settings.blocking_rules, max_block_size=settings.max_block_size,
+                                    window=settings.window, return_rules=True)
+    l, r = cand[:, 0], cand[:, 1]
+    levels, tf = compare_pairs(prep, l, r, settings)
+    trained = settings if settings.trained else train(prep, cand, levels, settings)
+    use_tf = n >= trained.min_train_records    # value frequencies of a tiny list say nothing
+    weights, total, prob = score(levels, tf if use_tf else {}, trained)
+
+    # score every pair inside small merged components, so chains through weak links become visible
+    merge = prob >= trained.merge_threshold
+    label = components(n, l[merge], r[merge])
+    sizes = np.bincount(label, minlength=n)
+    inner = np.flatnonzero((sizes[label] >= 3) & (sizes[label] <= _GUARD_MAX_MEMBERS))
+    if len(inner):
+        xa, xb = _pairs_in_groups(inner, label[inner], np.zeros(len(inner), np.int64), _GUARD_MAX_MEMBERS, 1)
+        xa, xb = np.minimum(xa, xb), np.maximum(xa, xb)
+        new = ~np.isin(xa * n + xb, l * n + r)
+        xa, xb = xa[new], xb[new]
+        if len(xa):
+            xlev, xtf = compare_pairs(prep, xa, xb, trained)
+            xw, xt, xp = score(xlev, xtf if use_tf else {}, trained)
+            l, r = np.concatenate([l, xa]), np.concatenate([r, xb])
+            levels, weights = _concat(levels, xlev), _concat(weights, xw)
+            total, prob = np.concatenate([total, xt]), np.concatenate([prob, xp])
+            merge = prob >= trained.merge_threshold
+    cannot = total < trained.cannot_link_weight
+    merge_idx = np.flatnonzero(merge)
+    keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size)
+
+    out = pair_frame(prep, l, r, levels, weights, total, prob, trained)
+    dec = out["decision"].to_numpy(dtype=object).copy()
+    dec[merge_idx[~keep]] = "review"
+    out["decision"] = dec
+    label = components(n, l[merge_idx], r[merge_idx])
+    show = (dec != "no") | (cannot & (label[l] == label[r]))
+    if not trained.keep_rejected:
+        out = out[show]
+    out = out.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
+    out.attrs["settings"] = trained
+    out.attrs["blocking"] = {"candidate_pairs": int(len(cand)), **{f"rule_{k}": v for k, v in rule_counts.items()}}
+    return out

@@ -1,0 +1,236 @@
+"""Classify stage: Fellegi–Sunter weights estimated without labels, then decisions.
+
+* ``u`` (P(level | different people)) from a seeded sample of random record pairs;
+* ``m`` (P(level | same person)) and the share of matches among blocked pairs by EM over the
+  blocked pairs, run on the distinct level patterns (fast: a few thousand patterns, not millions of
+  pairs); levels with ``fix_m`` keep their prior value; m is clipped to ``settings.m_bounds``;
+* the prior λ = P(two random records match) = share of matches among blocked pairs × blocked
+  pairs / all pairs;
+* match_weight = log2(λ/(1-λ)) + Σ per-field log2(m/u), where levels flagged ``tf_adjust`` use
+  the frequency of the agreeing value instead of u (a common name counts for less), and the
+  *conflict rule*: when names contradict (``settings.conflict_levels``), the evidence of fields a
+  household or office shares (``settings.shared_fields``: phone, address, company) adds at most
+  ``settings.conflict_cap`` bits; the cut shows as the ``weight_conflict`` column.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+
+from crmkit.match.compare import LADDERS, Prepared, compare_pairs
+from crmkit.match.settings import MatchSettings
+
+
+# --------------------------------------------------------------------------- estimation
+def _random_pairs(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = int(min(size, max(n * (n - 1) // 2, 0)))
+    if size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    a = rng.integers(0, n, size)
+    b = rng.integers(0, n - 1, size)
+    b = b + (b >= a)                      # b != a
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def estimate_u(prep: Prepared, settings: MatchSettings) -> dict[str, np.ndarray]:
+    """u per level from random pairs (null level excluded from the denominator)."""
+    l, r = _random_pairs(prep.n, settings.u_sample_size, settings.seed)
+    levels, _ = compare_pairs(prep, l, r, settings)
+    out = {}
+    for comp in settings.comparisons:
+        k = len(comp.levels)
+        counts = np.bincount(levels[comp.field], minlength=k).astype(float)[1:]
+        total = counts.sum()
+        floor = max(settings.u_min, 0.5 / max(total, 1.0))
+        u = np.maximum(counts / max(total, 1.0), floor) if total else np.full(k - 1, 1.0 / (k - 1))
+        out[comp.field] = np.r_[np.nan, u / u.sum()]
+    return out
+
+
+def _patterns(levels: dict[str, np.ndarray], fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    mat = np.stack([levels[f].astype(np.int64) for f in fields], axis=1)
+    if len(mat) == 0:
+        return mat, np.empty(0)
+    base = np.array([len(LADDERS[f]) for f in fields], np.int64)
+    mult = np.cumprod(np.r_[1, base[:-1]])
+    code = mat @ mult
+    uniq, counts = np.unique(code, return_counts=True)
+    pats = (uniq[:, None] // mult[None, :]) % base[None, :]
+    return pats, counts.astype(float)
+
+
+def _em(pats: np.ndarray, w: np.ndarray, comps: list, m: dict, ub: dict, settings: MatchSettings,
+        train_m: set[str], lam: float = 0.3, fixed_lam: bool = False) -> float:
+    """EM on level patterns (rows of pats, counts w); updates m[f] for f in train_m in place."""
+    lo, hi = settings.m_bounds
+    fields = [c.field for c in comps]
+    for _ in range(settings.em_iterations):
+        logit = np.full(len(w), math.log(lam / (1 - lam)))
+        for j, f in enumerate(fields):
+            lv = pats[:, j]
+            nn = lv > 0
+            ratio = np.ones(len(w))
+            ratio[nn] = m[f][lv[nn]] / ub[f][lv[nn]]
+            logit += np.log(ratio)
+        p = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        new_lam = float((w * p).sum() / w.sum())
+        delta = abs(new_lam - lam)
+        lam = min(max(new_lam, 1e-9), 1 - 1e-9)
+        if fixed_lam:
+            if delta < settings.em_tolerance:
+                break
+            continue
+        for j, (f, comp) in enumerate(zip(fields, comps)):
+            k = len(comp.levels)
+            lv = pats[:, j]
+            wu = np.bincount(lv, weights=w * (1 - p), minlength=k)[1:]
+            ub[f] = np.r_[np.nan, np.clip(wu / max(wu.sum(), 1e-12), settings.u_min, 1.0)]
+            if f not in train_m:
+                continue
+            wm = np.bincount(lv, weights=w * p, minlength=k)[1:]
+            new_m = np.clip(wm / max(wm.sum(), 1e-12), lo, hi)
+            fixed = np.array([lv_.fix_m and lv_.m is not None for lv_ in comp.levels[1:]])
+            old = m[f][1:]
+            new_m = np.where(fixed, old, new_m)
+            delta = max(delta, float(np.abs(new_m - old).max()))
+            m[f] = np.r_[np.nan, new_m]
+        if delta < settings.em_tolerance:
+            break
+    return lam
+
+
+def run_em(levels: dict[str, np.ndarray], settings: MatchSettings, u_random: dict[str, np.ndarray]
+           ) -> tuple[dict[str, np.ndarray], float]:
+    """m per level and the share of matches among blocked pairs, Splink-style in sessions.
+
+    One EM over all blocked pairs lets "same name" become the match class (namesakes outnumber
+    duplicates in name blocks). So, as Splink does with training blocking rules:
+    session 1 takes pairs agreeing on an identifier (email or phone exact) and estimates the m of
+    the other fields; session 2 takes pairs agreeing on the name (exact, nickname, swapped) and
+    estimates the m of the other fields. Fields learned in both sessions average them. Finally,
+    with m and u fixed, EM estimates only the share of matches over all blocked pairs.
+    """
+    comps = settings.comparisons
+    fields = [c.field for c in comps]
+    m0 = {c.field: np.array([np.nan] + [lv.m if lv.m else 1.0 / (len(c.levels) - 1) for lv in c.levels[1:]])
+          for c in comps}
+    if not len(next(iter(levels.values()), [])):
+        return m0, 0.5
+    learned: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+    name_lv = levels.get("name")
+    sessions = []
+    ident = np.zeros(len(name_lv) if name_lv is not None else 0, bool)
+    for f in ("email", "phone"):
+        if f in levels:
+            ident |= levels[f] == 1
+    sessions.append((ident, {f for f in fields if f not in ("email", "phone")}))
+    if name_lv is not None:
+        sessions.append((np.isin(name_lv, [1, 2, 3]), {f for f in fields if f != "name"}))
+    for mask, train_m in sessions:
+        if mask.sum() < 50:
+            continue
+        sub = {f: levels[f][mask] for f in fields}
+        pats, w = _patterns(sub, fields)
+        m = {f: m0[f].copy() for f in fields}
+        ub = {f: u_random[f].copy() for f in fields}
+        _em(pats, w, comps, m, ub, settings, train_m)
+        for f in train_m:
+            learned[f].append(m[f])
+    m_final = {f: (np.mean(learned[f], axis=0) if learned[f] else m0[f]) for f in fields}
+    pats, w = _patterns(levels, fields)
+    ub = {f: u_random[f].copy() for f in fields}
+    lam = _em(pats, w, comps, m_final, ub, settings, set(), lam=0.1, fixed_lam=True)
+    return m_final, lam
+
+
+def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], settings: MatchSettings
+          ) -> MatchSettings:
+    """A trained copy of ``settings``: u from random pairs, m and the prior by EM."""
+    s = copy.deepcopy(settings)
+    n = prep.n
+    if n < s.min_train_records:            # too few records to estimate: the default m, u and prior
+        s.prior = s.prior or 1e-4
+        s.trained = True
+        return s
+    u = estimate_u(prep, s)
+    m, lam_blocked = run_em(levels, s, u)
+    total = n * (n - 1) / 2
+    prior = lam_blocked * len(pairs) / total if total else 0.5
+    s.prior = float(min(max(prior, 1e-12), 0.5))
+    lam = s.prior
+    for comp in s.comparisons:
+        # random pairs include a few true matches: u_raw = lam*m + (1-lam)*u
+        uc = (u[comp.field][1:] - lam * m[comp.field][1:]) / (1 - lam)
+        uc = np.maximum(uc, np.maximum(u[comp.field][1:] * 0.05, s.u_min))
+        uc = np.r_[np.nan, uc / uc.sum()]
+        for k, lv in enumerate(comp.levels):
+            if k == 0:
+                lv.m = lv.u = None
+                continue
+            lv.u = float(uc[k])
+            lv.m = float(m[comp.field][k])
+    s.trained = True
+    return s
+
+
+# --------------------------------------------------------------------------- scoring
+def score(levels: dict[str, np.ndarray], tf: dict[str, np.ndarray], settings: MatchSettings
+          ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per-field weights (incl. term-frequency adjustment and the conflict cut), match weight, probability."""
+    weights: dict[str, np.ndarray] = {}
+    for comp in settings.comparisons:
+        lv = levels[comp.field]
+        table = np.array([level.weight() for level in comp.levels])
+        w = table[lv]
+        for k, level in enumerate(comp.levels):
+            if level.tf_adjust and comp.field in tf and level.m:
+                hit = (lv == k) & ~np.isnan(tf[comp.field])
+                if hit.any():
+                    u_tf = np.maximum(tf[comp.field][hit], settings.u_min)
+                    # a value shared by more records than u says is weaker; a rarer one is not made stronger
+                    if comp.field == "name" and k == 1:       # a rare name may count a little more
+                        w[hit] = np.log2(level.m / np.maximum(u_tf, level.u * 0.1))
+                    else:                                      # a common value counts less, never more
+                        w[hit] = np.minimum(np.log2(level.m / u_tf), level.weight())
+        weights[comp.field] = w
+    n = len(next(iter(levels.values()))) if levels else 0
+    name_comp = next((c for c in settings.comparisons if c.field == "name"), None)
+    conflict = np.zeros(n)
+    if name_comp is not None and settings.conflict_levels:
+        codes = [name_comp.labels.index(x) for x in settings.conflict_levels if x in name_comp.labels]
+        contra = np.isin(levels["name"], codes)
+        shared = sum((np.maximum(weights[f], 0) for f in settings.shared_fields if f in weights), np.zeros(n))
+        conflict = np.where(contra, -np.maximum(shared - settings.conflict_cap, 0.0), 0.0)
+    weights["conflict"] = conflict
+    prior = settings.prior if settings.prior else 1e-6
+    total = math.log2(prior / (1 - prior)) + sum(weights.values())
+    prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
+    return weights, total, prob
+
+
+def prior_weight(settings: MatchSettings) -> float:
+    p = settings.prior if settings.prior else 1e-6
+    return math.log2(p / (1 - p))
+
+
+def decide(prob: np.ndarray, settings: MatchSettings) -> np.ndarray:
+    return np.where(prob >= settings.merge_threshold, "merge",
+                    np.where(prob >= settings.review_threshold, "review", "no")).astype(object)
+
+
+def pair_frame(prep: Prepared, l: np.ndarray, r: np.ndarray, levels, weights, total, prob, settings
+               ) -> pd.DataFrame:
+    """The output columns for scored pairs."""
+    ids = prep.frame["record_id"].to_numpy()
+    out = {"record_id_l": ids[l], "record_id_r": ids[r], "match_weight": total,
+           "match_probability": prob, "decision": decide(prob, settings)}
+    for comp in settings.comparisons:
+        labels = np.array(comp.labels, dtype=object)
+        out[f"level_{comp.field}"] = labels[levels[comp.field]]
+    for f, w in weights.items():
+        out[f"weight_{f}"] = w
+    return pd.DataFrame(out)

@@ -1,0 +1,263 @@
+"""Every page of the Streamlit app, driven with streamlit.testing.v1.AppTest (no browser)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crmkit.store import Store
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ["overview", "import_files", "duplicates", "contacts", "pipeline", "segments"]
+
+
+def app_on(store: Path, page: str | None = None) -> AppTest:
+    """The app with ``store`` open (passed via session state, as the sidebar does), on ``page``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["store_path"] = str(store)
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(f"app_pages/{page}.py").run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# --------------------------------------------------------------------------------------------- rendering
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_demo_store(demo_store, page):
+    if page == "import_files":
+        pytest.importorskip("crmkit.read")
+    at = app_on(demo_store, page)
+    no_errors(at)
+    assert at.title and at.title[0].value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_sample_store(sample_copy, page):
+    at = app_on(sample_copy, page)
+    no_errors(at)
+
+
+def test_store_from_environment(demo_store, monkeypatch):
+    monkeypatch.setenv("CRMKIT_STORE", str(demo_store))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert at.session_state["store_path"] == str(demo_store)
+    assert at.metric[0].value == "6"       # contacts on the Overview
+    no_errors(at)
+
+
+def test_new_store_from_environment_is_created_empty(tmp_path, monkeypatch):
+    target = tmp_path / "new" / "fresh.sqlite"
+    monkeypatch.setenv("CRMKIT_STORE", str(target))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    no_errors(at)
+    assert Store(target).exists()
+    assert any("empty" in i.value for i in at.info)
+
+
+def test_sidebar_rejects_bad_store_path(demo_store):
+    at = app_on(demo_store)
+    at.sidebar.text_input(key="app_open_target").set_value(str(demo_store.with_suffix(".txt"))).run()
+    at.sidebar.button(key="app_open_btn").click().run()
+    assert not at.exception
+    assert any(".sqlite" in e.value for e in at.sidebar.error)
+    assert at.session_state["store_path"] == str(demo_store)   # the open store stays open
+
+
+# --------------------------------------------------------------------------------------------- pipeline
+def _column_heads(at: AppTest) -> dict[str, int]:
+    heads = {}
+    for m in at.markdown:
+        v = m.value
+        if v.startswith("##### "):
+            stage, count = v[6:].rsplit(" · ", 1)
+            heads[stage.lower()] = int(count)
+    return heads
+
+
+def test_move_deal_updates_store_history_and_board(demo_store):
+    at = app_on(demo_store, "pipeline")
+    no_errors(at)
+    assert _column_heads(at)["lead"] == 1 and _column_heads(at)["qualified"] == 1
+    open_before = at.metric[0].value
+
+    at.selectbox(key="pipe_stage_D3").set_value("qualified").run()
+    no_errors(at)
+    store = Store(demo_store)
+    deals = store.read_table("deals").set_index("deal_id")
+    assert deals.loc["D3", "stage"] == "qualified"
+    hist = store.read_table("deal_stage_history")
+    assert hist[["deal_id", "from_stage", "to_stage"]].values.tolist() == [["D3", "lead", "qualified"]]
+    heads = _column_heads(at)
+    assert heads["lead"] == 0 and heads["qualified"] == 2
+    assert any("Moved" in s.value for s in at.success)
+    assert at.metric[0].value == open_before          # still open
+
+    at.selectbox(key="pipe_stage_D3").set_value("won").run()
+    no_errors(at)
+    assert _column_heads(at)["won"] == 2
+    assert int(at.metric[0].value) == int(open_before) - 1
+    assert len(Store(demo_store).read_table("deal_stage_history")) == 2
+
+
+def test_pipeline_owner_filter(demo_store):
+    at = app_on(demo_store, "pipeline")
+    at.multiselect(key="pipe_owner").set_value(["Ana"]).run()
+    no_errors(at)
+    assert sum(_column_heads(at).values()) == 2
+
+
+# --------------------------------------------------------------------------------------------- contacts
+def test_contacts_search_and_detail(demo_store):
+    at = app_on(demo_store, "contacts")
+    no_errors(at)
+    assert len(at.dataframe[0].value) == 6
+    at.text_input(key="contacts_q").set_value("smith").run()
+    no_errors(at)
+    names = at.dataframe[0].value["full_name"].tolist()
+    assert sorted(names) == ["Jon Smith", "Jonathan Smith"]
+    at.text_input(key="contacts_q").set_value("30 1234567").run()   # phone digits, any formatting
+    assert at.dataframe[0].value["contact_id"].tolist() == ["C1", "C2"]
+    at.text_input(key="contacts_q").set_value("").run()
+    at.multiselect(key="contacts_country").set_value(["US"]).run()
+    assert set(at.dataframe[0].value["contact_id"]) == {"C3", "C4"}
+    at.multiselect(key="contacts_country").set_value([]).run()
+    at.multiselect(key="contacts_tags").set_value(["vip"]).run()
+    assert at.dataframe[0].value["contact_id"].tolist() == ["C1"]
+
+    at.selectbox(key="contacts_pick").set_value("C1").run()
+    no_errors(at)
+    assert at.subheader[0].value == "Anna Müller"
+    assert any("anna.mueller@example.de" in str(df.value.to_dict()) for df in at.dataframe)
+
+
+# --------------------------------------------------------------------------------------------- segments
+def test_segments_show_segment_names(demo_store):
+    at = app_on(demo_store, "segments")
+    no_errors(at)
+    segs = at.dataframe[0].value["segment"].tolist()
+    assert "Champions" in segs and "Hibernating" in segs
+    assert at.selectbox(key="seg_pick").value in segs
+
+
+def test_segments_tag_contacts(demo_store):
+    at = app_on(demo_store, "segments")
+    at.button(key="seg_tag").click().run()
+    no_errors(at)
+    tags = Store(demo_store).read_table("contacts").set_index("contact_id")["tags"]
+    assert tags["C1"].startswith("vip; rfm:")
+
+
+# --------------------------------------------------------------------------------------------- duplicates
+def test_threshold_preview_moves_pairs(demo_store):
+    at = app_on(demo_store, "duplicates")
+    no_errors(at)
+    at.slider(key="dup_thresholds").set_value((0.5, 0.8)).run()
+    no_errors(at)
+    moved = [m for m in at.metric if m.label == "Pairs that would move"][0]
+    assert moved.value == "1"          # the 0.88 pair would now auto-merge
+
+
+def test_skip_keeps_pair_in_queue(demo_store):
+    at = app_on(demo_store, "duplicates")
+    at.button(key="dup_skip").click().run()
+    no_errors(at)
+    assert [m.value for m in at.metric][:2] == ["2", "1"]
+    assert Store(demo_store).read_table("decisions").empty
+
+
+@pytest.fixture()
+def review_store(tmp_path, sample_copy) -> Path:
+    """A migrated store with at least one open review pair: the sample store when it has some."""
+    store = Store(sample_copy)
+    rq = store.read_table("review_queue")
+    if (rq["status"] == "open").any():
+        return sample_copy
+    import crmkit
+    from appdata import write_small_inputs
+
+    out = tmp_path / "small.sqlite"
+    crmkit.migrate([write_small_inputs(tmp_path / "in")], out)
+    if not (Store(out).read_table("review_queue")["status"] == "open").any():
+        pytest.skip("neither the sample data nor the small inputs leave a pair for review")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("accept", [True, False])
+def test_decision_is_saved(review_store, accept):
+    store = Store(review_store)
+    before = store.read_table("review_queue")
+    n_open = int((before["status"] == "open").sum())
+    at = app_on(review_store, "duplicates")
+    no_errors(at)
+    assert at.metric[0].value == f"{n_open:,}"
+    at.button(key="dup_accept" if accept else "dup_reject").click().run()
+    no_errors(at)
+    decisions = Store(review_store).read_table("decisions")
+    assert len(decisions) == 1
+    assert decisions["kind"].iloc[0] == ("merge" if accept else "never")
+    after = Store(review_store).read_table("review_queue")
+    assert int((after["status"] == "open").sum()) < n_open
+    assert at.metric[0].value == f"{int((after['status'] == 'open').sum()):,}"
+
+
+# --------------------------------------------------------------------------------------------- import
+@pytest.mark.slow
+def test_import_upload_preview_and_migrate(tmp_path):
+    pytest.importorskip("crmkit.read")
+    from crmkit.app_support import open_or_create
+
+    target = tmp_path / "imported.sqlite"
+    open_or_create(target, create=True)
+    at = app_on(target, "import_files")
+    no_errors(at)
+    sample = ROOT / "sample_data"
+    at.file_uploader(key="imp_files").set_value([
+        ("tradeshow_leads_2023.csv", (sample / "tradeshow_leads_2023.csv").read_bytes(), "text/csv"),
+        ("sales_pipeline.xlsx", (sample / "sales_pipeline.xlsx").read_bytes(), "application/octet-stream"),
+        ("broken.xlsx", b"this is not a workbook", "application/octet-stream"),
+    ]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("broken.xlsx")     # named, the rest go on
+    ents = {s.key: s.value for s in at.selectbox if s.key and s.key.startswith("imp_ent_")}
+    assert "contact" in ents.values() and "deal" in ents.values()
+    assert at.download_button(key="imp_mapping_json")
+    assert len(at.dataframe) >= 2                                        # cleaned previews
+
+    at.button(key="imp_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Migration finished" in s.value for s in at.success)
+    store = Store(target)
+    assert len(store.read_table("contacts")) > 0
+    assert len(store.read_table("deals")) > 0
+    assert "tradeshow_leads_2023.csv" in store.read_table("batches")["mapping"].iloc[-1]
+
+
+def test_import_page_without_files(demo_store):
+    at = app_on(demo_store, "import_files")
+    assert not at.exception
+    assert any("Drop files" in i.value for i in at.info) or \
+        any("not available" in e.value for e in at.error)   # graceful when crmkit.read is missing
+
+
+@pytest.mark.slow
+def test_first_start_builds_the_sample_store(tmp_path, monkeypatch):
+    """Without --store/CRMKIT_STORE the app builds sample_data/ into a cache folder and opens it."""
+    monkeypatch.delenv("CRMKIT_STORE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    no_errors(at)
+    opened = Path(at.session_state["store_path"])
+    assert opened.parent == tmp_path / "cache" / "crmkit" and Store(opened).exists()
+    assert int(at.metric[0].value.replace(",", "")) > 0          # contacts on the Overview
