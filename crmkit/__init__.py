@@ -32,6 +32,7 @@ _LAZY = {
     "explain": "crmkit.match",
     "merge": "crmkit.merge", "SurvivorshipRules": "crmkit.merge", "MergeResult": "crmkit.merge",
     "unmerge": "crmkit.curate", "merge_contacts": "crmkit.curate", "decide": "crmkit.curate",
+    "skip_pair": "crmkit.curate",
     "decide_many": "crmkit.curate", "edit_contact": "crmkit.curate", "revert_batch": "crmkit.curate",
     "apply_review_workbook": "crmkit.curate",
     "review_table": "crmkit.review",

@@ -71,8 +71,8 @@ def rebuild(store: Store | str | Path, *, new_decisions: pd.DataFrame | None = N
         start = int(pd.to_numeric(decisions["decision_id"], errors="coerce").max() or 0) if len(decisions) else 0
         nd = new_decisions.reindex(columns=TABLE_COLUMNS["decisions"]).copy()
         nd["decision_id"] = range(start + 1, start + 1 + len(nd))
-        nd["decided_at"] = nd["decided_at"].fillna(_now())
-        nd["actor"] = nd["actor"].fillna(actor)
+        nd["decided_at"] = nd["decided_at"].astype(object).where(nd["decided_at"].notna(), _now())
+        nd["actor"] = nd["actor"].astype(object).where(nd["actor"].notna(), actor)
         decisions = pd.concat([decisions, nd], ignore_index=True)
     ex["decisions"] = decisions
     empty = pd.DataFrame(columns=["record_id"])
@@ -228,3 +228,17 @@ def edit_contact(store: Store | str | Path, contact_id: str, field: str, value: 
 def revert_batch(store: Store | str | Path, batch_id: str, *, actor: str | None = None) -> dict:
     """Undo an import batch: its rows, records, deals, orders and issues leave the store."""
     return rebuild(store, actor=actor, action="revert", detail={"batch_id": batch_id}, drop_batch=batch_id)
+
+
+def skip_pair(store: Store | str | Path, record_id_l: str, record_id_r: str, *, actor: str | None = None) -> None:
+    """Mark a review pair as skipped (it stays in the queue, after the open ones; no merge decision is made)."""
+    import sqlalchemy as sa
+
+    from crmkit.store import _t, touch
+
+    store = _as_store(store)
+    rq = _t("review_queue")
+    with store.begin() as conn:
+        conn.execute(rq.update().where(rq.c.record_id_l == record_id_l).where(rq.c.record_id_r == record_id_r)
+                     .values(status="skipped", decided_at=_now(), actor=_actor(actor)))
+        touch(conn)

@@ -213,7 +213,8 @@ class Store:
             if not sa.inspect(conn).has_table(name):
                 return pd.DataFrame(columns=TABLE_COLUMNS[name])
             result = conn.execute(q)
-            df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            cols = list(result.keys())
+            df = pd.DataFrame([tuple(r) for r in result], columns=cols)
         return df
 
     def change_counter(self) -> int:

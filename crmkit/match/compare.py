@@ -161,7 +161,7 @@ def _sim(col: _Coded, cl: np.ndarray, cr: np.ndarray, scorer, equal_value: float
     if todo.any():
         k = len(col.uniq) + 1
         key = cl[todo] * k + cr[todo]
-        ukey, inv = np.unique(key, return_inverse=True)
+        inv, ukey = pd.factorize(key)           # hash-based: faster than sorting millions of keys
         a = col.uniq[ukey // k].tolist()
         b = col.uniq[ukey % k].tolist()
         vals = cpdist(a, b, scorer=scorer, workers=-1, **kw).astype(float)

@@ -70,7 +70,9 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     if len(inner):
         xa, xb = _pairs_in_groups(inner, label[inner], np.zeros(len(inner), np.int64), _GUARD_MAX_MEMBERS, 1)
         xa, xb = np.minimum(xa, xb), np.maximum(xa, xb)
-        new = ~np.isin(xa * n + xb, l * n + r)
+        known = l * n + r                       # sorted: candidates come out of np.unique
+        at = np.minimum(np.searchsorted(known, xa * n + xb), max(len(known) - 1, 0))
+        new = (known[at] != xa * n + xb) if len(known) else np.ones(len(xa), bool)
         xa, xb = xa[new], xb[new]
         if len(xa):
             xlev, xtf = compare_pairs(prep, xa, xb, trained)
@@ -83,14 +85,18 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     merge_idx = np.flatnonzero(merge)
     keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size)
 
-    out = pair_frame(prep, l, r, levels, weights, total, prob, trained)
-    dec = out["decision"].to_numpy(dtype=object).copy()
-    dec[merge_idx[~keep]] = "review"
-    out["decision"] = dec
+    demoted = np.zeros(len(l), bool)
+    demoted[merge_idx[~keep]] = True
     label = components(n, l[merge_idx], r[merge_idx])
-    show = (dec != "no") | (cannot & (label[l] == label[r]))
-    if not trained.keep_rejected:
-        out = out[show]
+    show = (prob >= trained.review_threshold) | (cannot & (label[l] == label[r]))
+    if trained.keep_rejected:
+        show[:] = True
+    sel = np.flatnonzero(show)
+    out = pair_frame(prep, l[sel], r[sel], {f: v[sel] for f, v in levels.items()},
+                     {f: v[sel] for f, v in weights.items()}, total[sel], prob[sel], trained)
+    dec = out["decision"].to_numpy(dtype=object).copy()
+    dec[demoted[sel]] = "review"
+    out["decision"] = dec
     out = out.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
     out.attrs["settings"] = trained
     out.attrs["blocking"] = {"candidate_pairs": int(len(cand)), **{f"rule_{k}": v for k, v in rule_counts.items()}}
