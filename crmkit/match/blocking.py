@@ -143,6 +143,7 @@ def block_pairs(prep: pd.DataFrame, rules: list[str], *, max_block_size: int = 2
         counts[rule] = len(a)
         chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
         chunks[-1] = chunks[-1][a != b]
-    enc = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
+    enc = np.sort(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
+    enc = enc[np.r_[True, enc[1:] != enc[:-1]]] if len(enc) else enc
     pairs = np.stack([enc // n, enc % n], axis=1) if len(enc) else np.empty((0, 2), np.int64)
     return (pairs, counts) if return_rules else pairs

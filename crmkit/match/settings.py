@@ -131,8 +131,8 @@ def default_comparisons() -> list[Comparison]:
 
 DEFAULT_BLOCKING_RULES = [
     "email", "phone", "name_tokens", "name_prefixes", "phonetic_initial", "surname_company",
-    "surname_postcode", "surname_city", "cjk_name", "email_local",
-]
+    "surname_postcode", "cjk_name", "email_local",
+]   # also available: "surname_city" (broad: Smith|London)
 
 
 @dataclass
@@ -145,8 +145,8 @@ class MatchSettings:
     """
 
     blocking_rules: list[str] = field(default_factory=lambda: list(DEFAULT_BLOCKING_RULES))
-    max_block_size: int = 50           # larger blocks are cut into sorted-neighbourhood windows
-    window: int = 10                   # window size inside capped blocks
+    max_block_size: int = 30           # larger blocks are cut into sorted-neighbourhood windows
+    window: int = 8                    # window size inside capped blocks
     comparisons: list[Comparison] = field(default_factory=default_comparisons)
     merge_threshold: float = 0.90      # match probability at or above which a pair merges
     review_threshold: float = 0.30     # ... at or above which it goes to a person
