@@ -19,11 +19,15 @@ Definitions (all documented choices, tested in tests/analytics/test_rfm.py):
 * **Frequency** counts distinct ``order_id`` values when that column exists (an order spread over several
   product lines is one order), else rows. ``mean_order_value = monetary / frequency``;
   ``tenure_days = as_of - first_order``.
-* **Quantile scores** (default) use the *mid-rank percentile*: ``p = (average_rank - 0.5) / n`` and
-  ``score = floor(5 p) + 1``. Ties always share a score; without ties each score holds a fifth of the
-  customers; with a single distinct value (one customer, everyone bought once) everyone scores 3, the
-  neutral middle, instead of an arbitrary 1 or 5. Recency is reversed (recent = 5). With heavily tied data
-  (most customers bought once) pass ``thresholds`` to pin the bins to business meaning.
+* **Quantile scores** (default) use the *mid-rank percentile* stretched to the full range: with ``a`` a
+  customer's average rank among all customers (ties share the mean of their ranks), ``p = (a - a_min) /
+  (a_max - a_min)`` and ``score = min(floor(5 p) + 1, 5)``. Ties always share a score; without ties this is
+  SQL's ``PERCENT_RANK`` and each score holds a fifth of the customers; the worst value always scores 1
+  and the best 5, however many customers share it (so one-time buyers are F=1 even when most customers
+  bought once), and a tied group in the middle sits where its middle falls. With a single distinct value
+  (one customer, everyone bought once) everyone scores 3, the neutral middle, instead of an arbitrary 1 or
+  5. Recency is reversed (recent = 5). With heavily tied data, ``thresholds`` pin the bins to business
+  meaning instead.
 * **Threshold scores**: four ascending cut points per metric; bins are ``(-inf, t0], (t0, t1], ...,
   (t3, inf)``. Frequency and monetary score 1..5 from the lowest bin up, recency 5..1 (``recency <= t0``
   scores 5).
@@ -256,13 +260,16 @@ def _as_scheme(scheme: SegmentScheme | pd.DataFrame | Sequence[Mapping[str, Any]
 
 # --------------------------------------------------------------------------------------------- scoring
 def _quantile_scores(values: np.ndarray, *, higher_is_better: bool) -> np.ndarray:
-    """1..5 by mid-rank percentile; ties share a score. Exact integer arithmetic."""
+    """1..5 by mid-rank percentile stretched so the worst value scores 1 and the best 5; ties share a score."""
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     v = values if higher_is_better else -values
-    twice_rank = (pd.Series(v).rank(method="average").to_numpy() * 2).round().astype(np.int64)  # 2..2n
-    return np.minimum((twice_rank - 1) * 5 // (2 * n) + 1, 5)
+    twice_rank = (pd.Series(v).rank(method="average").to_numpy() * 2).round().astype(np.int64)  # exact
+    lo, hi = twice_rank.min(), twice_rank.max()
+    if hi == lo:  # one distinct value: the neutral middle
+        return np.full(n, 3, dtype=np.int64)
+    return np.minimum((twice_rank - lo) * 5 // (hi - lo) + 1, 5)
 
 
 def _threshold_scores(values: np.ndarray, edges: Sequence[float], *, higher_is_better: bool) -> np.ndarray:

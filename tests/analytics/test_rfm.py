@@ -19,17 +19,20 @@ from crmkit.errors import SettingsError
 
 
 # ------------------------------------------------------------------------------------------ reference
-def _mid_rank_scores(values: list[float], higher_is_better: bool) -> list[int]:
-    """score = floor(5 * (average_rank - 0.5) / n) + 1, by counting, one value at a time."""
+def _reference_scores(values: list[float], higher_is_better: bool) -> list[int]:
+    """score = floor(5 * (avg_rank - min avg_rank) / (max - min)) + 1 by counting, one value at a time."""
     vals = [v if higher_is_better else -v for v in values]
     ordered = sorted(vals)
     n = len(vals)
-    out = []
+    avg = []
     for v in vals:
         less = bisect.bisect_left(ordered, v)
         equal = bisect.bisect_right(ordered, v) - less
-        avg_rank = less + (equal + 1) / 2
-        out.append(min(int(math.floor(5 * (avg_rank - 0.5) / n + 1e-12)) + 1, 5))
+        avg.append(less + (equal + 1) / 2)
+    lo, hi = (min(avg), max(avg)) if avg else (0, 0)
+    out = []
+    for a in avg:
+        out.append(3 if hi == lo else min(int(math.floor(5 * (a - lo) / (hi - lo) + 1e-12)) + 1, 5))
     return out
 
 
@@ -59,9 +62,9 @@ def reference_rfm(orders: pd.DataFrame, as_of: date | None = None, use_order_id:
     rec_ = [(as_of - max(dates[k])).days for k in customers]
     freq = [len(orders_of[k]) for k in customers]
     mon = [round(spend[k], 6) for k in customers]
-    r = _mid_rank_scores(rec_, False)
-    f = _mid_rank_scores(freq, True)
-    m = _mid_rank_scores(mon, True)
+    r = _reference_scores(rec_, False)
+    f = _reference_scores(freq, True)
+    m = _reference_scores(mon, True)
     return {k: dict(recency_days=rec_[i], frequency=freq[i], monetary=mon[i], r_score=r[i], f_score=f[i],
                     m_score=m[i], first_order=min(dates[k]), last_order=max(dates[k]),
                     tenure_days=(as_of - min(dates[k])).days)
@@ -147,9 +150,9 @@ def test_fewer_than_five_distinct_values():
     rows = [(f"c{i}", "2024-01-01", 10.0) for i in range(5)] + [(f"c{i}", "2024-01-02", 10.0) for i in range(5)]
     rows += [(f"d{i}", "2024-01-01", 10.0) for i in range(5)]
     result = rfm(_orders(rows)).set_index("contact_id")
-    # two distinct frequencies, 1 (5 customers) and 2 (5 customers): the lower half 2, the upper 4
-    assert set(result.loc[[f"d{i}" for i in range(5)], "f_score"]) == {2}
-    assert set(result.loc[[f"c{i}" for i in range(5)], "f_score"]) == {4}
+    # two distinct frequencies, 1 (5 customers) and 2 (5 customers): the worst value 1, the best 5
+    assert set(result.loc[[f"d{i}" for i in range(5)], "f_score"]) == {1}
+    assert set(result.loc[[f"c{i}" for i in range(5)], "f_score"]) == {5}
     assert result[["r_score", "f_score", "m_score"]].isin(range(1, 6)).all().all()
 
 
