@@ -7,6 +7,7 @@ This file only sets up the page, the open store and the navigation; the pages li
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -26,19 +27,21 @@ def _cli_store() -> str | None:
 
 
 def _open(target: str, *, create: bool) -> bool:
-    from crmkit.app_support import open_or_create
+    from crmkit.app_support import hide_password, open_or_create
 
+    target = target.strip()
     try:
         store = open_or_create(target, create=create)
     except CrmkitError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(hide_password(str(exc), target))
         return False
     except Exception as exc:  # a driver error from SQLAlchemy, e.g. server not reachable
-        st.sidebar.error(f"{target}: cannot open the store: {exc}")
+        st.sidebar.error(hide_password(f"{target}: cannot open the store: {exc}", target))
         return False
     st.session_state[shared.STORE_KEY] = store.target
-    for key in [k for k in st.session_state if k.startswith(("dup_", "contacts_", "pipe_", "seg_"))]:
+    for key in [k for k in st.session_state if k.startswith(("dup_", "contacts_", "pipe_", "seg_", "exp_"))]:
         del st.session_state[key]
+    st.session_state.pop("imp_result", None)   # the last migration's summary belongs to the old store
     return True
 
 
@@ -124,9 +127,16 @@ pages = [
     st.Page("app_pages/contacts.py", title="Contacts", icon=":material/contacts:"),
     st.Page("app_pages/pipeline.py", title="Pipeline", icon=":material/view_kanban:"),
     st.Page("app_pages/segments.py", title="Segments", icon=":material/donut_small:"),
+    st.Page("app_pages/export.py", title="Export", icon=":material/output:"),
 ]
 page = st.navigation(pages)
 try:
     page.run()
+except CrmkitError as exc:  # a page let a library error through: its message says what and how to fix
+    st.error(str(exc), icon=":material/error:")
+except Exception as exc:  # a bug: a plain sentence here, the traceback in the server log (never in the page)
+    logging.getLogger("crmkit.app").exception("page %s failed", page.title)
+    st.error(f"This page could not be shown ({type(exc).__name__}: {exc}). The store was not changed by "
+             "the failure; the details are in the server log. Please report it.", icon=":material/error:")
 finally:  # the sidebar after the page, so its counts include what the page just wrote (also after st.stop)
     _sidebar()

@@ -62,6 +62,20 @@ def _read_upload(name: str, digest: str, _data: bytes):
             return "error", _describe(exc, name)
 
 
+@st.cache_data(show_spinner="Reading with the chosen header row…", max_entries=32)
+def _reread(name: str, digest: str, sheet: str, header_row: int, _data: bytes):
+    """One sheet read again with another header row (cached): ('ok', RawSheet) or ('error', message)."""
+    from crmkit.app_support import reread_sheet
+
+    with tempfile.TemporaryDirectory(prefix="crmkit-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(_data)
+        try:
+            return "ok", reread_sheet(path, sheet, header_row)
+        except Exception as exc:  # e.g. the row is empty: say so, keep the detected header
+            return "error", _describe(exc, name)
+
+
 @st.cache_data(show_spinner="Cleaning…", max_entries=64)
 def _clean(digest: str, sheet_index: int, mapping_json: str, region: str | None, full: bool, _raw):
     """Cleaned preview rows and the issues of one sheet under a mapping (cached)."""
@@ -121,7 +135,9 @@ for up in uploads:
         continue
     seen.add(name)
     data = up.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
+    digests = st.session_state.setdefault("imp_digests", {})
+    digest = digests.get(up.file_id) or hashlib.sha256(data).hexdigest()   # hash each upload once
+    digests[up.file_id] = digest
     status, payload = _read_upload(name, digest, data)
     if status == "error":
         st.error(payload, icon=":material/error:")
@@ -137,21 +153,49 @@ if not files:
 # ------------------------------------------------------------------------------------------ map
 entity_names = list(ENTITIES)
 sheet_mappings: list[SheetMapping] = []
+header_rows: dict[tuple[str, str], int] = {}   # (file, sheet) -> header row chosen by hand
 previews = []
-for name, _data, sheets in files:
-    raws = [raw for _d, _i, raw in sheets]
+
+
+def _guess(name: str, raws: list) -> list[SheetMapping]:
     try:
-        inferred = map_sheets(raws, given_mapping).sheets
+        return map_sheets(raws, given_mapping).sheets
     except CrmkitError as exc:  # the saved mapping does not fit this file: say so, fall back to guessing
         st.warning(_describe(exc, name) + " — using the detected mapping instead.")
-        inferred = map_sheets(raws).sheets
+        return map_sheets(raws).sheets
+
+
+for name, data, sheets in files:
+    inferred = _guess(name, [raw for _d, _i, raw in sheets])
     for (digest, i, raw), guess in zip(sheets, inferred):
         k = f"{digest[:12]}_{i}"
         label = name + (f" › {raw.sheet}" if raw.sheet else "")
+        detected = raw.header_row
+        chosen = st.session_state.get(f"imp_hdr_{k}", detected)
+        reread_error = None
+        if chosen and int(chosen) != detected:
+            status, payload = _reread(name, digest, raw.sheet, int(chosen), data)
+            if status == "ok":
+                raw = payload
+                guess = _guess(name, [raw])[0]
+                header_rows[(name, raw.sheet)] = raw.header_row
+            else:
+                reread_error = payload
         headers = [str(c) for c in raw.frame.columns]
+        hk = f"{k}_h{raw.header_row}"      # widgets below depend on the header row's columns
         with st.expander(f"{label} — {len(raw.frame):,} rows, {guess.entity or 'not recognised'}",
                          expanded=len(files) == 1, icon=":material/table:"):
-            facts = [f"header row {raw.header_row}", f"{len(raw.frame):,} data rows", f"{len(headers)} columns"]
+            h1, h2 = st.columns([1, 4])
+            h1.number_input("Header row", min_value=1, value=detected, step=1, key=f"imp_hdr_{k}",
+                            help="The row that holds the column names, numbered as a spreadsheet app shows it. "
+                                 f"Detected: row {detected}. Change it when detection picked the wrong row.")
+            if reread_error:
+                h2.error(reread_error + f" Using the detected header row {detected}.", icon=":material/error:")
+            elif raw.header_row != detected:
+                h2.info(f"Header row set by hand to {raw.header_row} (detected: {detected}); "
+                        "the migration reads the sheet the same way.", icon=":material/edit:")
+            facts = [f"header row {raw.header_row}" + ("" if raw.header_row == detected else " (set by hand)"),
+                     f"{len(raw.frame):,} data rows", f"{len(headers)} columns"]
             if getattr(raw, "encoding", None):
                 facts.append(f"encoding {raw.encoding}")
             if getattr(raw, "delimiter", None):
@@ -160,7 +204,7 @@ for name, _data, sheets in files:
                 facts.append(f"{len(raw.skipped)} title/blank/footer rows skipped")
             st.caption(" · ".join(facts))
             ent_opts = entity_names + [NOT_CUSTOMER_DATA]
-            entity = st.selectbox("This sheet holds", ent_opts, key=f"imp_ent_{k}",
+            entity = st.selectbox("This sheet holds", ent_opts, key=f"imp_ent_{hk}",
                                   index=ent_opts.index(guess.entity) if guess.entity else len(ent_opts) - 1,
                                   format_func=lambda e: {"contact": "contacts", "deal": "deals (pipeline)",
                                                          "order": "orders"}.get(e, e))
@@ -179,7 +223,7 @@ for name, _data, sheets in files:
             for j, h in enumerate(headers):
                 d = defaults.get(h)
                 choice = grid[j % 4].selectbox(h, opts, index=opts.index(d) if d in opts else 0,
-                                               key=f"imp_col_{k}_{entity}_{j}", disabled=entity is None)
+                                               key=f"imp_col_{hk}_{entity}_{j}", disabled=entity is None)
                 columns[h] = None if choice == KEEP else choice
             dup = pd.Series([f for f in columns.values() if f]).duplicated()
             if dup.any():
@@ -195,12 +239,13 @@ for name, _data, sheets in files:
             full = len(raw.frame) <= FULL_CHECK_ROWS or st.session_state.get(f"imp_full_{k}", False)
             one = Mapping([sm]).to_json()
             try:
-                cleaned, issues = _clean(digest, i, one, region.strip().upper() or None, full, raw)
+                cleaned, issues = _clean(f"{digest}_h{raw.header_row}", i, one, region.strip().upper() or None,
+                                         full, raw)
             except CrmkitError as exc:
                 st.error(_describe(exc, name))
                 continue
             st.markdown(f"**Cleaned preview** (first {min(PREVIEW_ROWS, len(raw.frame))} rows)")
-            st.dataframe(cleaned, width="stretch", height=260, key=f"imp_prev_{k}")
+            st.dataframe(cleaned, width="stretch", height=260, key=f"imp_prev_{hk}")
             if not full:
                 st.caption(f"Issues below are for the first {PREVIEW_ROWS} rows only.")
                 st.checkbox(f"Check all {len(raw.frame):,} rows (can take a while)", key=f"imp_full_{k}")
@@ -236,7 +281,7 @@ d2.caption(f"Into **{store.target}**. Rows already in the store are skipped; new
            "the existing contacts. A failed run leaves the store as it was.")
 
 if st.button("Run migration into the open store", type="primary", key="imp_run", icon=":material/play_arrow:"):
-    from crmkit.migrate import migrate
+    from crmkit.app_support import migrate_files
 
     bar = st.progress(0.0, text="Starting…")
 
@@ -247,8 +292,9 @@ if st.button("Run migration into the open store", type="primary", key="imp_run",
         for name, data, _sheets in files:
             (Path(tmp) / name).write_bytes(data)
         try:
-            result = migrate([tmp], store.target, mapping=mapping, region=region.strip().upper() or None,
-                             dedupe=dedupe, actor=shared.actor(), progress=_progress)
+            result = migrate_files([tmp], store.target, mapping=mapping, region=region.strip().upper() or None,
+                                   dedupe=dedupe, actor=shared.actor(), progress=_progress,
+                                   header_rows={(str(Path(tmp) / f), sh): n for (f, sh), n in header_rows.items()})
         except CrmkitError as exc:
             bar.empty()
             st.error(str(exc).replace(tmp + "/", "").replace(tmp, "upload"))

@@ -70,6 +70,14 @@ m4.metric("Stale deals", f"{len(stale):,}", border=True,
           help="Open deals that have sat in their stage longer than the stage allows")
 shared.currency_note(view)
 
+# a kanban look: each stage column a light lane, the cards white on it (pure CSS on the containers' keys)
+st.html("""<style>
+div[class*="st-key-pipe_col_"] {background: #f4f6fa; border-radius: 10px; padding: 10px 8px 12px 8px;}
+div[class*="st-key-pipe_col_"] h5 {padding-top: 0;}
+div[class*="st-key-pipe_card_"] {background: #ffffff;}
+div[class*="st-key-pipe_col_won"] {background: #eef8f1;}
+div[class*="st-key-pipe_col_lost"] {background: #fbf0ef;}
+</style>""")
 stale_by_id = stale_ids(stale)
 columns = board_columns(view, pipe)
 if not show_closed:
@@ -84,7 +92,7 @@ for col, (stage, sdeals) in zip(cols, columns):
         weighted = float(row["weighted"]) if row is not None else 0.0
         with st.container(key=f"pipe_col_{stage}"):
             st.markdown(f"##### {stage.capitalize()} · {count}")
-            st.caption(f"Total {shared.money(amount)} · weighted {shared.money(weighted)}")
+            st.caption(f"**{shared.money(amount)}** total  \n{shared.money(weighted)} weighted")
             for deal in sdeals.head(CARDS_PER_STAGE).itertuples(index=False):
                 did = str(deal.deal_id)
                 with st.container(border=True, key=f"pipe_card_{did}"):

@@ -75,17 +75,25 @@ st.caption(f"{len(r):,} customers scored from {a.get('orders_used', 0):,} orders
               if a.get("skipped_after_as_of") else ""))
 shared.currency_note(orders)
 
-left, right = st.columns([3, 2])
-with left:
-    st.dataframe(summary, hide_index=True, width="stretch", key="seg_summary",
+counts = pd.to_numeric(summary["customers"], errors="coerce").fillna(0)
+empty_segments = summary.loc[counts == 0, "segment"].astype(str).tolist()
+shown = summary[counts > 0].copy()
+for col in ("revenue", "mean_monetary"):   # whole money units read better; the downloads keep the cents
+    if col in shown:
+        shown[col] = pd.to_numeric(shown[col], errors="coerce").round(0)
+st.dataframe(shown, hide_index=True, width="stretch", key="seg_summary",
                  column_config={
                      "share": st.column_config.NumberColumn("share", format="percent"),
                      "revenue_share": st.column_config.NumberColumn("revenue share", format="percent"),
-                     "revenue": st.column_config.NumberColumn("revenue", format="%.0f"),
+                     "revenue": st.column_config.NumberColumn("revenue", format="localized"),
                      "mean_recency_days": st.column_config.NumberColumn("avg recency (days)", format="%.0f"),
                      "mean_frequency": st.column_config.NumberColumn("avg orders", format="%.1f"),
-                     "mean_monetary": st.column_config.NumberColumn("avg spend", format="%.0f"),
+                     "mean_monetary": st.column_config.NumberColumn("avg spend", format="localized"),
                  })
+if empty_segments:
+    st.caption("No customer in: " + ", ".join(empty_segments) + ".")
+left, right = st.columns([3, 2])
+with left:
     st.altair_chart(segment_chart(summary), width="stretch")
 with right:
     st.altair_chart(rf_heatmap(r), width="content")
@@ -95,7 +103,7 @@ with right:
 
 st.divider()
 st.subheader("Customers in a segment")
-present = [s for s in summary["segment"] if int(summary.set_index("segment").loc[s, "customers"]) > 0]
+present = summary.loc[counts > 0, "segment"].tolist()
 segment = st.selectbox("Segment", present, key="seg_pick",
                        format_func=lambda s: f"{s} ({int(summary.set_index('segment').loc[s, 'customers']):,})")
 if segment:

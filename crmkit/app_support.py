@@ -28,11 +28,13 @@ SAMPLE_DIR = ROOT / "sample_data"
 SAMPLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods"}
 
 __all__ = [
-    "sample_store_path", "ensure_sample_store", "open_or_create", "table_counts",
+    "sample_store_path", "ensure_sample_store", "open_or_create", "hide_password", "table_counts",
     "overview_metrics", "revenue_last_12_months", "compare_values", "side_by_side", "current_thresholds",
     "threshold_preview", "search_contacts", "search_haystack", "split_tags", "record_files", "contact_detail",
     "filter_deals", "close_months",
     "board_columns", "explanation_chart", "suggest_columns", "stale_ids",
+    "MASK_CHOICES", "segment_and_tag_options", "export_archive", "export_file_table",
+    "reread_sheet", "migrate_files",
 ]
 
 
@@ -91,6 +93,26 @@ def open_or_create(target: str | Path, *, create: bool = False) -> Store:
         else:
             store.ensure_schema()
     return store
+
+
+def hide_password(text: str, target: str) -> str:
+    """``text`` with the password of the URL ``target`` (if any) replaced by ``***``.
+
+    >>> hide_password("cannot open 'postgresql://crm:s3cret@db/crm'", "postgresql://crm:s3cret@db/crm")
+    "cannot open 'postgresql://crm:***@db/crm'"
+    """
+    try:
+        password = sa.engine.make_url(str(target)).password if is_url(str(target)) else None
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to hide
+        password = None
+    if not password:
+        return str(text)
+    from urllib.parse import quote
+
+    out = str(text)
+    for form in {str(password), quote(str(password), safe="")}:
+        out = out.replace(form, "***")
+    return out
 
 
 def table_counts(store: Store, tables: Iterable[str] = ("contacts", "source_rows", "deals", "orders",
@@ -441,3 +463,86 @@ def suggest_columns(headers: list[str], entity: str) -> dict[str, str | None]:
 
     _total, columns, _scores = _score_entity([str(h) for h in headers], entity)
     return columns
+
+
+# --------------------------------------------------------------------------------------------- export
+#: columns offered for masking on the Export page (each also masks the columns that repeat it)
+MASK_CHOICES = ["email", "phone", "mobile", "first_name", "last_name", "full_name", "street", "postcode",
+                "city", "company", "website", "owner"]
+
+
+def segment_and_tag_options(contacts: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(RFM segments, other tags) present in the contacts' tags: ``rfm:Champions`` gives the segment
+    ``Champions``; every other tag is offered as a tag.
+
+    >>> segment_and_tag_options(pd.DataFrame({"tags": ["vip; rfm:Champions", "newsletter", None]}))
+    (['Champions'], ['newsletter', 'vip'])
+    """
+    if contacts is None or contacts.empty or "tags" not in contacts:
+        return [], []
+    tags = split_tags(contacts["tags"])
+    segments = sorted({t[4:] for t in tags if t.casefold().startswith("rfm:") and t[4:]})
+    return segments, [t for t in tags if not t.casefold().startswith("rfm:")]
+
+
+def export_archive(result) -> bytes:
+    """Every file of an :class:`crmkit.export.ExportResult` in one zip (README.md included), in memory."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in result.files:
+            p = Path(path)
+            zf.write(p, arcname=p.relative_to(result.out_dir).as_posix()
+                     if p.is_relative_to(result.out_dir) else p.name)
+    return buf.getvalue()
+
+
+def export_file_table(result) -> pd.DataFrame:
+    """One row per written file: file, rows (data rows; for a workbook the sum over its sheets), size."""
+    rows = []
+    for path in result.files:
+        p = Path(path)
+        n = result.rows.get(p.name)
+        if n is None:
+            parts = [v for k, v in result.rows.items() if k.startswith(p.name + ":")]
+            n = sum(parts) if parts else None
+        rows.append({"file": p.name, "rows": n, "size_kb": round(p.stat().st_size / 1024, 1) if p.exists() else None})
+    return pd.DataFrame(rows, columns=["file", "rows", "size_kb"]).astype({"rows": "Int64", "size_kb": float})
+
+
+# --------------------------------------------------------------------------------------------- header rows
+def reread_sheet(path: str | Path, sheet: str, header_row: int):
+    """One sheet of a file read again with its header in row ``header_row`` (1-based, as a spreadsheet
+    app shows it); raises :class:`crmkit.errors.ReadError` when that row is empty or outside the data."""
+    from crmkit.read import read
+
+    found = read(path, sheets=[sheet] if sheet else None, header_row=int(header_row))
+    if not found:
+        raise CrmkitError(f"no data below header row {header_row}", file=Path(path).name, sheet=sheet or None,
+                          hint="pick the row that holds the column names")
+    return found[0]
+
+
+def migrate_files(inputs, out, *, header_rows: dict[tuple[str, str], int] | None = None, **kw):
+    """:func:`crmkit.migrate` where the sheets in ``header_rows`` ({(file path, sheet name): row}) are read
+    with that header row instead of the detected one (the Import page's override).
+
+    The rows are written into the mapping's entries (``SheetMapping.header_row``), which ``migrate`` honours,
+    so the batch's saved mapping replays the override on the command line too.
+    """
+    from crmkit.mapping import Mapping, infer_mapping
+    from crmkit.migrate import migrate
+
+    mapping = kw.pop("mapping", None)
+    if header_rows:
+        mapping = Mapping.from_json(mapping.to_json()) if isinstance(mapping, Mapping) else Mapping([])
+        for (path, sheet), row in header_rows.items():
+            name, sheet = Path(path).name, str(sheet or "")
+            entry = next((s for s in mapping.sheets if s.file == name and s.sheet == sheet), None)
+            if entry is None:  # no mapping given for it: guess one from the pinned header row
+                mapping.sheets.append(infer_mapping(reread_sheet(path, sheet, int(row))))
+            else:
+                entry.header_row = int(row)
+    return migrate(inputs, out, mapping=mapping, **kw)

@@ -105,3 +105,83 @@ def build_demo_store(path: Path) -> None:
     Store(path).write(replace={"contacts": contacts, "contact_records": recs, "source_rows": source_rows,
                                "match_pairs": pairs, "review_queue": review, "deals": deals, "orders": orders,
                                "lineage": lineage, "contact_values": values, "batches": batches})
+
+
+def build_large_store(path: Path, n_contacts: int = 100_000, n_deals: int = 2_000, n_orders: int = 150_000,
+                      seed: int = 7) -> None:
+    """A store the size the app must stay usable with: ``n_contacts`` golden records (each with one or two
+    source records), ``n_deals`` deals over every stage, ``n_orders`` orders and a review queue.
+
+    Built with Store.write from generated columns (no matching), in a few seconds.
+    """
+    import numpy as np
+
+    from crmkit.store import Store
+
+    rng = np.random.default_rng(seed)
+    firsts = np.array(["Anna", "Ben", "Chen", "Dana", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jon", "Kemal",
+                       "Lena", "Mia", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"])
+    lasts = np.array(["Müller", "Smith", "Wang", "Garcia", "Kowalski", "Rossi", "Dubois", "Tanaka", "Novak",
+                      "Jensen", "Silva", "Öztürk", "Brown", "Schmidt", "Li", "Martin", "Lee", "Weber"])
+    companies = np.array([f"Company {i} GmbH" for i in range(4_000)])
+    countries = np.array(["DE", "US", "GB", "FR", "CN", "ES", "IT", "NL"])
+    tags = np.array(["", "", "", "vip", "newsletter", "rfm:Champions", "rfm:At Risk", "tradeshow"])
+    ids = np.char.add("C", np.arange(n_contacts).astype(str))
+    f = firsts[rng.integers(0, len(firsts), n_contacts)]
+    last = lasts[rng.integers(0, len(lasts), n_contacts)]
+    email = np.char.add(np.char.add(np.char.lower(f.astype(str)), "."), np.arange(n_contacts).astype(str))
+    email = np.char.add(email, "@example.com")
+    phone = np.char.add("+4930", rng.integers(1_000_000, 9_999_999, n_contacts).astype(str))
+    contacts = pd.DataFrame({
+        "contact_id": ids, "first_name": f, "last_name": last, "full_name": np.char.add(np.char.add(f, " "), last),
+        "email": email, "emails": email, "phone": phone, "phones": phone,
+        "company": companies[rng.integers(0, len(companies), n_contacts)],
+        "city": "Berlin", "country": countries[rng.integers(0, len(countries), n_contacts)],
+        "tags": tags[rng.integers(0, len(tags), n_contacts)], "n_records": 1, "n_sources": 1,
+        "updated_at": "2024-01-01T00:00:00+00:00"})
+    contacts["tags"] = contacts["tags"].replace("", None)
+    contacts["company_key"] = contacts["company"].str.lower()
+    files = np.array(["old_crm_export.xlsx", "tradeshow_leads.csv", "newsletter.csv"])
+    recs = contacts.drop(columns=["emails", "phones", "n_records", "n_sources", "updated_at"]).assign(
+        record_id=np.char.add("R", np.arange(n_contacts).astype(str)), batch_id="B1",
+        source_file=files[rng.integers(0, 3, n_contacts)], source_sheet="", source_row=np.arange(n_contacts) + 2)
+    source_rows = recs[["source_file", "source_sheet", "source_row"]].assign(
+        entity="contact", record_id=recs["contact_id"], source_record_id=recs["record_id"],
+        raw='{"Name": "x"}', source_path="in.csv", batch_id="B1")
+    stages = np.array(["lead", "qualified", "proposal", "negotiation", "won", "lost"])
+    owners = np.array(["Ana", "Ben", "Carla", "Dev", None], dtype=object)
+    close = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 540, n_deals), unit="D")
+    deals = pd.DataFrame({
+        "deal_id": np.char.add("D", np.arange(n_deals).astype(str)),
+        "name": np.char.add("Deal ", np.arange(n_deals).astype(str)),
+        "contact_id": ids[rng.integers(0, n_contacts, n_deals)],
+        "company": companies[rng.integers(0, len(companies), n_deals)],
+        "stage": stages[rng.integers(0, len(stages), n_deals)],
+        "amount": rng.integers(1, 200, n_deals) * 500.0, "currency": "EUR",
+        "close_date": close.strftime("%Y-%m-%d"), "owner": owners[rng.integers(0, len(owners), n_deals)],
+        "created_at": "2023-06-01"})
+    odate = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 1_200, n_orders), unit="D")
+    orders = pd.DataFrame({
+        "order_id": np.char.add("SO-", np.arange(n_orders).astype(str)),
+        "contact_id": ids[rng.integers(0, n_contacts, n_orders)], "order_date": odate.strftime("%Y-%m-%d"),
+        "amount": rng.gamma(2.0, 60.0, n_orders).round(2), "currency": "EUR", "status": "completed"})
+    n_pairs = 5_000
+    left, right = rng.integers(0, n_contacts, n_pairs), rng.integers(0, n_contacts, n_pairs)
+    prob = rng.random(n_pairs)
+    pairs = pd.DataFrame({
+        "record_id_l": recs["record_id"].to_numpy()[left], "record_id_r": recs["record_id"].to_numpy()[right],
+        "contact_id_l": ids[left], "contact_id_r": ids[right], "match_weight": (prob - 0.5) * 20,
+        "match_probability": prob,
+        "decision": np.select([prob >= 0.95, prob >= 0.5], ["merge", "review"], "no"),
+        "explanation": json.dumps({"full_name": 2.1, "phone": 4.5, "email": -1.2}), "batch_id": "B1"})
+    review = pairs[pairs["decision"] == "review"][["record_id_l", "record_id_r", "contact_id_l", "contact_id_r",
+                                                   "match_probability"]].assign(status="open")
+    review.insert(0, "pair_id", np.arange(1, len(review) + 1))
+    lineage = recs[["contact_id", "source_file", "source_sheet", "source_row"]].assign(
+        field="email", value=recs["email"], rule="most_complete")
+    batches = pd.DataFrame([{"batch_id": "B1", "started_at": "2024-01-01T00:00:00+00:00",
+                             "finished_at": "2024-01-01T00:01:00+00:00", "actor": "test", "inputs": "[]",
+                             "mapping": "{}", "settings": "{}", "summary": "{}", "status": "done"}])
+    Store(path).write(replace={"contacts": contacts, "contact_records": recs, "source_rows": source_rows,
+                               "match_pairs": pairs, "review_queue": review, "deals": deals, "orders": orders,
+                               "lineage": lineage, "batches": batches})

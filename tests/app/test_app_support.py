@@ -69,3 +69,12 @@ def test_board_columns_and_filters():
     assert list(sup.filter_deals(deals, owners=["(unassigned)"])["deal_id"]) == ["b"]
     assert list(sup.filter_deals(deals, months=["2024-01"])["deal_id"]) == ["c", "d"]
     assert sup.close_months(deals) == ["2024-01", "2024-02"]
+
+
+def test_hide_password_and_export_options():
+    url = "postgresql://crm:p%40ss@db.example.com/crm"
+    assert "p%40ss" not in sup.hide_password(f"cannot open {url}", url)
+    assert sup.hide_password("no secret here", "crm.sqlite") == "no secret here"
+    contacts = pd.DataFrame({"tags": ["vip; rfm:Champions", "rfm:At Risk", None, "newsletter, vip"]})
+    assert sup.segment_and_tag_options(contacts) == (["At Risk", "Champions"], ["newsletter", "vip"])
+    assert sup.segment_and_tag_options(pd.DataFrame()) == ([], [])

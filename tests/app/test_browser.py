@@ -99,6 +99,18 @@ def _idle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(300)
 
 
+def _shot(page, name: str, max_height: int = 1600) -> None:
+    """Screenshot of the whole page content: Streamlit scrolls inside its main container, so the window is
+    made as tall as the content (up to ``max_height``) instead of relying on full_page."""
+    height = page.evaluate("""() => Math.max(...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]',
+        '[data-testid="stMainBlockContainer"]'].map(s => document.querySelector(s)).filter(Boolean)
+        .map(e => e.scrollHeight))""")
+    page.set_viewport_size({"width": 1600, "height": max(1000, min(int(height) + 40, max_height))})
+    page.wait_for_timeout(600)  # charts re-draw at the new size
+    page.screenshot(path=str(SHOTS / name))
+    page.set_viewport_size({"width": 1600, "height": 1000})
+
+
 def test_upload_migrate_move_deal_and_screenshots(server, chromium_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -142,14 +154,15 @@ def test_upload_migrate_move_deal_and_screenshots(server, chromium_path):
             assert after.read_table("deals").set_index("deal_id").loc[deal_id, "stage"] == target
             hist = after.read_table("deal_stage_history")
             assert hist[["deal_id", "to_stage"]].values.tolist()[-1] == [deal_id, target]
-            page.screenshot(path=str(SHOTS / "board.png"), full_page=True)
+            page.mouse.move(0, 0)
+            _shot(page, "board.png", max_height=1500)
 
             # -- Duplicates and Segments: screenshots of the real pages
             page.goto(url + "/duplicates")
             expect(page.get_by_role("heading", name="Duplicates")).to_be_visible()
             _idle(page)
             page.wait_for_timeout(800)  # charts draw after the script finishes
-            page.screenshot(path=str(SHOTS / "duplicates.png"), full_page=True)
+            _shot(page, "duplicates.png", max_height=1100)
 
             page.goto(url + "/segments")
             expect(page.get_by_role("heading", name="Segments")).to_be_visible()
@@ -157,12 +170,25 @@ def test_upload_migrate_move_deal_and_screenshots(server, chromium_path):
             expect(page.get_by_role("heading", name="Customers in a segment")).to_be_visible()
             page.wait_for_function("() => document.body.textContent.includes('Champions')")
             page.wait_for_timeout(800)
-            page.screenshot(path=str(SHOTS / "segments.png"), full_page=True)
+            _shot(page, "segments.png", max_height=1500)
+
+            # -- Export: HubSpot files as a zip, with the README the export writes
+            page.goto(url + "/export")
+            expect(page.get_by_role("heading", name="Export")).to_be_visible()
+            _idle(page)
+            page.get_by_role("button", name="Run export").click()
+            expect(page.get_by_text(re.compile(r"^Export for HubSpot written"))).to_be_visible(timeout=60_000)
+            _idle(page)
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download all files (zip)").click()
+            assert dl.value.suggested_filename.endswith(".zip")
+            expect(page.locator("div[class*='st-key-exp_readme']")).to_contain_text("contacts")
+            _shot(page, "export.png", max_height=1400)
 
             errors = page.locator("[data-testid='stException']")
             assert errors.count() == 0
         finally:
             browser.close()
-    for name in ("board.png", "duplicates.png", "segments.png"):
+    for name in ("board.png", "duplicates.png", "segments.png", "export.png"):
         assert (SHOTS / name).stat().st_size > 10_000
     assert time.monotonic() - t0 < 150

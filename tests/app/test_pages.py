@@ -11,7 +11,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["overview", "import_files", "duplicates", "contacts", "pipeline", "segments"]
+PAGES = ["overview", "import_files", "duplicates", "contacts", "pipeline", "segments", "export"]
 
 
 def app_on(store: Path, page: str | None = None) -> AppTest:
@@ -165,6 +165,14 @@ def test_threshold_preview_moves_pairs(demo_store):
     no_errors(at)
     moved = [m for m in at.metric if m.label == "Pairs that would move"][0]
     assert moved.value == "1"          # the 0.88 pair would now auto-merge
+    bands = {m.label: m.value for m in at.metric}
+    assert (bands["Auto-merge"], bands["Review"], bands["No match"]) == ("1", "1", "1")
+    at.slider(key="dup_thresholds").set_value((0.01, 0.95)).run()    # the 0.02 pair would now be reviewed
+    no_errors(at)
+    bands = {m.label: m.value for m in at.metric}
+    assert (bands["Auto-merge"], bands["Review"], bands["No match"], bands["Pairs that would move"]) == \
+        ("0", "3", "0", "1")
+    assert Store(demo_store).read_table("match_pairs")["decision"].tolist() == ["review", "review", "no"]  # preview
 
 
 def test_skip_keeps_pair_in_queue(demo_store):
@@ -261,3 +269,192 @@ def test_first_start_builds_the_sample_store(tmp_path, monkeypatch):
     opened = Path(at.session_state["store_path"])
     assert opened.parent == tmp_path / "cache" / "crmkit" and Store(opened).exists()
     assert int(at.metric[0].value.replace(",", "")) > 0          # contacts on the Overview
+
+
+# --------------------------------------------------------------------------------------------- import: header row
+GROUPED_CSV = ("Kunde,Kontakt,Telefon\nName,E-Mail,Nummer\n"
+               "Anna Müller,anna@example.de,+49 30 1234567\nBen Lee,ben@example.com,+1 415 555 0101\n")
+
+
+@pytest.mark.slow
+def test_import_header_row_override(tmp_path):
+    """Detection takes the group row 1 as the header; the user sets row 2, the mapping and the migration
+    follow it, and source rows keep the file's own row numbers."""
+    pytest.importorskip("crmkit.read")
+    from crmkit.app_support import open_or_create
+
+    target = tmp_path / "hdr.sqlite"
+    open_or_create(target, create=True)
+    at = app_on(target, "import_files")
+    at.file_uploader(key="imp_files").set_value([("grouped.csv", GROUPED_CSV.encode(), "text/csv")]).run()
+    no_errors(at)
+    hdr = [n for n in at.number_input if n.key.startswith("imp_hdr_")]
+    assert len(hdr) == 1 and hdr[0].value == 1
+    assert "Kunde" in [s.label for s in at.selectbox]
+
+    hdr[0].set_value(2).run()
+    no_errors(at)
+    labels = {s.label: s.value for s in at.selectbox}
+    assert "Kunde" not in labels and labels["E-Mail"] == "email"
+    assert any("set by hand to 2" in i.value for i in at.info)
+    mapping = at.download_button(key="imp_mapping_json")
+    assert mapping
+
+    at.button(key="imp_run").click().run()
+    no_errors(at)
+    assert any("Migration finished" in s.value for s in at.success)
+    store = Store(target)
+    assert sorted(store.read_table("contacts")["email"]) == ["anna@example.de", "ben@example.com"]
+    assert sorted(store.read_table("source_rows")["source_row"].astype(int)) == [3, 4]
+    assert '"header_row": 2' in store.read_table("batches")["mapping"].iloc[-1]
+
+
+def test_import_header_row_outside_the_data_is_reported(tmp_path):
+    pytest.importorskip("crmkit.read")
+    from crmkit.app_support import open_or_create
+
+    target = tmp_path / "hdr.sqlite"
+    open_or_create(target, create=True)
+    at = app_on(target, "import_files")
+    at.file_uploader(key="imp_files").set_value([("grouped.csv", GROUPED_CSV.encode(), "text/csv")]).run()
+    [n for n in at.number_input if n.key.startswith("imp_hdr_")][0].set_value(40).run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("grouped.csv")
+    assert "Kunde" in [s.label for s in at.selectbox]          # falls back to the detected header
+
+
+# --------------------------------------------------------------------------------------------- export
+def test_export_page_hubspot_zip_and_readme(demo_store):
+    import io
+    import zipfile
+
+    at = app_on(demo_store, "export")
+    no_errors(at)
+    assert at.info and "Choose the target" in at.info[0].value
+    at.button(key="exp_run").click().run()
+    no_errors(at)
+    assert any("HubSpot" in s.value for s in at.success)
+    files = at.dataframe[0].value
+    assert {"contacts.csv", "companies.csv", "deals.csv", "README.md"} <= set(files["file"])
+    counts = {m.label: m.value for m in at.main.metric}
+    assert counts["Contacts"] == "6" and counts["Deals"] == "5"
+    assert any("import" in m.value.lower() and "contacts.csv" in m.value for m in at.markdown)   # the README
+    data = at.session_state["exp_result"]["zip"]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert {"contacts.csv", "README.md"} <= set(zf.namelist())
+        assert "anna.mueller@example.de" in zf.read("contacts.csv").decode("utf-8-sig")
+
+
+def test_export_page_tags_mask_and_split(demo_store):
+    import io
+    import zipfile
+
+    at = app_on(demo_store, "export")
+    at.segmented_control(key="exp_target").set_value("csv").run()
+    at.multiselect(key="exp_tags").set_value(["vip", "newsletter"]).run()
+    at.multiselect(key="exp_mask").set_value(["email"]).run()
+    at.number_input(key="exp_max_rows").set_value(1).run()
+    at.button(key="exp_run").click().run()
+    no_errors(at)
+    assert {m.label: m.value for m in at.main.metric}["Contacts"] == "2"        # C1 (vip) and C3 (newsletter)
+    names = set(at.dataframe[0].value["file"])
+    assert any("_part2" in n for n in names)                              # split at one row per file
+    with zipfile.ZipFile(io.BytesIO(at.session_state["exp_result"]["zip"])) as zf:
+        text = "".join(zf.read(n).decode("utf-8-sig") for n in zf.namelist() if n.startswith("contacts"))
+    assert "@example.invalid" in text and "anna.mueller@example.de" not in text
+
+
+def test_export_page_bad_option_is_an_error_not_a_traceback(demo_store, monkeypatch):
+    import importlib
+
+    from crmkit.errors import SettingsError
+
+    export_pkg = importlib.import_module("crmkit.export")
+
+    def refuse(*_a, **_k):
+        raise SettingsError("unknown mask_mode 'x'", hint="use one of hash, redact")
+
+    monkeypatch.setattr(export_pkg, "export", refuse)
+    at = app_on(demo_store, "export")
+    at.button(key="exp_run").click().run()
+    assert not at.exception
+    assert any("mask_mode" in e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------------------------- PostgreSQL
+@pytest.mark.slow
+def test_open_and_create_postgresql_store_by_url(demo_store):
+    """The sidebar opens (and creates) a PostgreSQL store from a postgresql:// URL."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "trust"))
+    try:
+        from _pg import PostgresUnavailable, create_database, throwaway_postgres
+    finally:
+        sys.path.pop(0)
+    try:
+        server = throwaway_postgres()
+        url = server.__enter__()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        db = create_database(url, "crmkit_app_test")
+        at = app_on(demo_store)
+        at.sidebar.text_input(key="app_open_target").set_value(db).run()
+        at.sidebar.button(key="app_open_btn").click().run()      # no store there yet, and not asked to create
+        assert not at.exception
+        assert any("no crmkit store" in e.value for e in at.sidebar.error)
+        at.sidebar.checkbox(key="app_open_create").check().run()
+        at.sidebar.button(key="app_open_btn").click().run()
+        no_errors(at)
+        assert at.session_state["store_path"] == db and Store(db).exists()
+        assert any("empty" in i.value for i in at.info)
+        Store(db).close()
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_unreachable_database_url_is_an_error_without_the_password(demo_store):
+    at = app_on(demo_store)
+    at.sidebar.text_input(key="app_open_target").set_value(
+        "postgresql://crm:s3cret@127.0.0.1:9/crm").run()
+    at.sidebar.checkbox(key="app_open_create").check().run()
+    at.sidebar.button(key="app_open_btn").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and "s3cret" not in " ".join(errors)
+    assert at.session_state["store_path"] == str(demo_store)
+    at.sidebar.text_input(key="app_open_target").set_value("mysql://crm:s3cret@127.0.0.1:9/crm").run()
+    at.sidebar.button(key="app_open_btn").click().run()      # no driver: the message names the URL
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and "s3cret" not in " ".join(errors)
+
+
+# --------------------------------------------------------------------------------------------- speed
+@pytest.mark.slow
+def test_pages_stay_fast_on_a_100k_store(tmp_path_factory):
+    """100,000 contacts, 2,000 deals, 150,000 orders: every page renders, and a rerun (the cache warm, as
+    after any widget change) stays well under a few seconds. Prints the figures (pytest -s)."""
+    import time
+
+    from appdata import build_large_store
+
+    path = tmp_path_factory.mktemp("large") / "large.sqlite"
+    build_large_store(path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["store_path"] = str(path)
+    at.run()
+    no_errors(at)
+    for page in PAGES:
+        if page == "import_files":
+            continue
+        t0 = time.perf_counter()
+        at.switch_page(f"app_pages/{page}.py").run()
+        first = time.perf_counter() - t0
+        no_errors(at)
+        t0 = time.perf_counter()
+        at.run()
+        rerun = time.perf_counter() - t0
+        print(f"{page:12s} first render {first:5.2f} s   rerun {rerun:5.2f} s")
+        assert rerun < 3.0, (page, rerun)
