@@ -80,6 +80,21 @@ def tables(store: Store, *names: str) -> dict[str, pd.DataFrame]:
     return {n: _load_table(store.target, c, n) for n in names}
 
 
+@st.cache_data(show_spinner="Scoring customers…", max_entries=4)
+def _rfm_default(url: str, change_counter: int) -> pd.DataFrame:
+    from crmkit.analytics import rfm
+    from crmkit.app_support import default_as_of
+
+    orders = _load_table(url, change_counter, "orders")
+    return rfm(orders, as_of=default_as_of(orders))
+
+
+def rfm_scores(store: Store) -> pd.DataFrame:
+    """RFM scores of the store's orders as of the Segments page's default day (the day after the latest
+    order), cached until the store changes. Raises what ``crmkit.analytics.rfm`` raises."""
+    return _rfm_default(store.target, counter(store))
+
+
 def after_write(store: Store) -> None:
     """Call after a library call wrote to the store: drop pooled SQLite connections so every reader
     sees the new file content, and let cached loaders re-read (the change counter moved)."""

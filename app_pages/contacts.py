@@ -6,13 +6,15 @@ import streamlit as st
 
 from app_pages import _shared as shared
 from crmkit import curate
-from crmkit.app_support import contact_detail, record_files, search_contacts, search_haystack, split_tags
+from crmkit.app_support import (NO_ORDERS, contact_detail, contact_history, contact_segments, record_files,
+                                search_contacts, search_haystack, split_tags)
 from crmkit.curate import EDITABLE_FIELDS
 from crmkit.errors import CrmkitError
 from crmkit.workbook import neutralise_frame
 
 PAGE_SIZE = 200
-LIST_COLUMNS = ["full_name", "email", "phone", "company", "city", "country", "tags", "n_sources", "contact_id"]
+LIST_COLUMNS = ["full_name", "email", "phone", "company", "city", "country", "segment", "tags", "n_sources",
+                "contact_id"]
 
 shared.page_header("Contacts", "Golden records: one row per customer, each value traceable to the rows it came from.")
 store = shared.require_store()
@@ -20,22 +22,42 @@ url, cc = store.target, shared.counter(store)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _index(url: str, change_counter: int) -> tuple[pd.DataFrame, pd.Series, list[str], list[str], list[str],
-                                                    pd.DataFrame]:
+def _index(url: str, change_counter: int) -> dict:
+    """The contacts with their RFM segment, the search text and the filter options (one cache entry)."""
     store = shared.get_store(url)
     contacts = shared.table(store, "contacts")
     records = record_files(store)
-    countries = sorted(contacts["country"].dropna().astype(str).unique()) if len(contacts) else []
-    tags = split_tags(contacts["tags"]) if len(contacts) else []
-    files = sorted(records["source_file"].dropna().astype(str).unique()) if len(records) else []
-    return contacts, search_haystack(contacts), countries, tags, files, records
+    segment_note = None
+    try:
+        scores = shared.rfm_scores(store)
+    except (CrmkitError, ImportError) as exc:   # segments unavailable: every other filter still works
+        scores, segment_note = None, shared.error_text(exc)
+    contacts["segment"] = contact_segments(contacts, scores)
+    seg_counts = contacts["segment"].value_counts(sort=False)
+    return {
+        "contacts": contacts,
+        "haystack": search_haystack(contacts),
+        "countries": sorted(contacts["country"].dropna().astype(str).unique()) if len(contacts) else [],
+        "tags": split_tags(contacts["tags"]) if len(contacts) else [],
+        "files": sorted(records["source_file"].dropna().astype(str).unique()) if len(records) else [],
+        "records": records,
+        "segments": {str(k): int(v) for k, v in seg_counts.items() if v > 0},
+        "segment_note": segment_note,
+        "as_of": scores.attrs.get("as_of") if scores is not None else None,
+    }
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _filtered(url: str, change_counter: int, query: str, countries: tuple, tags: tuple, files: tuple) -> pd.DataFrame:
-    contacts, hay, _c, _t, _f, records = _index(url, change_counter)
-    return search_contacts(contacts, query, countries=countries, tags=tags, source_files=files,
-                           records=records, haystack=hay)
+def _filtered(url: str, change_counter: int, query: str, countries: tuple, tags: tuple, files: tuple,
+              segments: tuple) -> pd.DataFrame:
+    ix = _index(url, change_counter)
+    return search_contacts(ix["contacts"], query, countries=countries, tags=tags, source_files=files,
+                           records=ix["records"], haystack=ix["haystack"], segments=segments)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _history(url: str, change_counter: int, contact_id: str, record_ids: tuple) -> pd.DataFrame:
+    return contact_history(shared.get_store(url), contact_id, record_ids)
 
 
 def _csv(frame: pd.DataFrame):
@@ -43,18 +65,27 @@ def _csv(frame: pd.DataFrame):
     return lambda: neutralise_frame(frame).to_csv(index=False).encode("utf-8-sig")
 
 
-contacts, _hay, all_countries, all_tags, all_files, _recs = _index(url, cc)
+ix = _index(url, cc)
+contacts = ix["contacts"]
 if contacts.empty:
     shared.empty_state("No contacts in this store yet.")
     st.stop()
 
-f1, f2, f3, f4 = st.columns([3, 1, 1, 1])
+seg_counts = ix["segments"]
+f1, f2, f3, f4, f5 = st.columns([3, 1, 1, 1, 1])
 query = f1.text_input("Search", key="contacts_q", placeholder="name, email, phone or company",
                       help="Every word must match; case and accents are ignored; phone digits match any formatting.")
-countries = f2.multiselect("Country", all_countries, key="contacts_country")
-tags = f3.multiselect("Tag / segment", all_tags, key="contacts_tags")
-files = f4.multiselect("Source file", all_files, key="contacts_files")
-args = (url, cc, query.strip(), tuple(countries), tuple(tags), tuple(files))
+countries = f2.multiselect("Country", ix["countries"], key="contacts_country")
+segments = f3.multiselect(
+    "RFM segment", list(seg_counts), key="contacts_segment", format_func=lambda s: f"{s} ({seg_counts.get(s, 0):,})",
+    disabled=ix["segment_note"] is not None,
+    help=(f"Segments not available: {ix['segment_note']}" if ix["segment_note"] else
+          f"The contact's RFM segment from all orders as of {ix['as_of']} (the Segments page's default day); "
+          f"'{NO_ORDERS}' for contacts without a purchase."))
+tags = f4.multiselect("Tag", ix["tags"], key="contacts_tags",
+                      help="Tags stored on the contact; rfm: tags hold the segment from when they were tagged.")
+files = f5.multiselect("Source file", ix["files"], key="contacts_files")
+args = (url, cc, query.strip(), tuple(countries), tuple(tags), tuple(files), tuple(segments))
 found = _filtered(*args)
 
 n = len(found)
@@ -71,6 +102,7 @@ view = shown.reindex(columns=[c for c in LIST_COLUMNS if c in shown.columns]).re
 event = st.dataframe(view, key="contacts_table", on_select="rerun", selection_mode="single-row", hide_index=True,
                      width="stretch", height=min(420, 38 + 35 * max(len(view), 1)),
                      column_config={"full_name": "Name", "n_sources": st.column_config.NumberColumn("Sources"),
+                                    "segment": "Segment",
                                     "contact_id": st.column_config.TextColumn("Id", width="small")})
 if pages > 1:
     st.caption(f"Page {page_no} of {pages} ({PAGE_SIZE} per page). Narrow the list with search and filters.")
@@ -104,8 +136,10 @@ golden = d["contact"].iloc[0]
 st.divider()
 top_l, top_r = st.columns([3, 1])
 top_l.subheader(str(golden.get("full_name") or "(no name)"))
+seg_of = contacts.loc[contacts["contact_id"] == cid, "segment"]
 top_l.caption(f"Contact {cid} · from {len(d['records'])} source record(s) · "
-              f"updated {golden.get('updated_at') or '–'}")
+              + (f"RFM segment {seg_of.iloc[0]} · " if len(seg_of) and ix["segment_note"] is None else "")
+              + f"updated {golden.get('updated_at') or '–'}")
 
 
 def _unmerge(contact_id: str) -> None:
@@ -178,3 +212,11 @@ with tabs[6]:
             st.session_state["contacts_flash"] = ("success", f"Saved {field} (recorded in the history; "
                                                              "kept when files are imported again).")
             st.rerun()
+    st.markdown("**History**")
+    hist = _history(url, cc, cid, tuple(sorted(d["records"]["record_id"].astype(str))))
+    if hist.empty:
+        st.caption("No edits, merges or splits recorded for this contact yet.")
+    else:
+        st.caption("Edits, merges and splits of this contact and its source records, newest first.")
+        st.dataframe(hist, hide_index=True, width="stretch", key="contacts_history",
+                     column_config={"at": "When", "action": "What", "actor": "By", "details": "Details"})

@@ -1,10 +1,12 @@
 """End to end: `crmkit migrate` from a CSV of N generated messy contacts into a store.
 
-Measures what a user waits for (read, map, clean, match, merge, write) in a separate process, its peak
-memory, and the pairwise precision/recall/F1 of the resulting contacts against the corpus truth.
+Measures what a user waits for (read, map, clean, match, merge, write) in a separate process: a table
+of per-stage seconds (from the migrate progress callback, plus the time the process needs to exit after
+``migrate`` returned), the peak memory, and the pairwise precision/recall/F1 of the resulting contacts
+against the corpus truth. The generated CSV is cached in ``benchmarks/_data/`` (git-ignored).
 
     python benchmarks/bench_migrate.py                 # 100k rows into SQLite
-    python benchmarks/bench_migrate.py --rows 1000000
+    python benchmarks/bench_migrate.py --rows 1000000 --no-dedupe
     python benchmarks/bench_migrate.py --rows 100000 --url postgresql://user@127.0.0.1:5432/crm
 """
 from __future__ import annotations
@@ -22,12 +24,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 from make_corpus import make_corpus  # noqa: E402
 
+DATA = HERE / "_data"
 HEADERS = {"first_name": "First Name", "last_name": "Last Name", "email": "Email", "phone": "Phone",
            "mobile": "Mobile", "company": "Company", "street": "Street", "postcode": "Zip", "city": "City",
            "country": "Country", "created_at": "Created"}
+
+# Runs in the child process: crmkit.migrate with a progress callback that time-stamps every step.
+_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from crmkit.migrate import migrate
+events = [("import crmkit", 0.0)]
+def progress(step, frac):
+    events.append((step, time.perf_counter() - t0))
+r = migrate([sys.argv[1]], sys.argv[2], dedupe=sys.argv[3] == "1", progress=progress)
+events.append(("returned", time.perf_counter() - t0))
+print(json.dumps({"events": events, "summary": r.summary}))
+sys.stdout.flush()
+"""
 
 
 def pairwise(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
@@ -44,30 +62,66 @@ def pairwise(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
     return prec, rec, 2 * prec * rec / (prec + rec) if prec + rec else 0.0
 
 
+def corpus_csv(rows: int, seed: int) -> tuple[Path, np.ndarray]:
+    """The corpus as a CSV (cached in benchmarks/_data/) and its true person ids in row order."""
+    DATA.mkdir(exist_ok=True)
+    csv, truth = DATA / f"contacts_{rows}_{seed}.csv", DATA / f"contacts_{rows}_{seed}.truth.npy"
+    if not (csv.exists() and truth.exists()):
+        t = time.perf_counter()
+        corpus = make_corpus(rows, seed=seed)
+        corpus[list(HEADERS)].rename(columns=HEADERS).to_csv(csv, index=False)
+        np.save(truth, corpus["true_id"].to_numpy())
+        print(f"corpus: {len(corpus):,} rows, {corpus['true_id'].nunique():,} people "
+              f"({time.perf_counter() - t:.1f} s to generate) -> {csv}")
+    return csv, np.load(truth, allow_pickle=True)
+
+
+def _stage(step: str) -> str:
+    for prefix, name in (("import", "import"), ("reading", "read"), ("mapping", "map"), ("cleaning", "clean"),
+                         ("linking", "link (match+merge)"), ("writing", "write"), ("done", "finish"),
+                         ("returned", "returned")):
+        if step.startswith(prefix):
+            return name
+    return "link (match+merge)"  # steps reported by build_contacts (finding duplicates, clustering, merging)
+
+
+def stage_table(events: list[tuple[str, float]], wall: float) -> list[tuple[str, float]]:
+    """Seconds per stage from time-stamped progress events; 'exit' is process teardown after return."""
+    stages: dict[str, float] = {}
+    for (step, t), (_next, t_next) in zip(events, events[1:]):
+        name = _stage(step)
+        stages[name] = stages.get(name, 0.0) + t_next - t
+    stages["exit (after return)"] = max(wall - events[-1][1], 0.0)
+    return list(stages.items())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--url", help="a database URL instead of a temporary SQLite file")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-dedupe", action="store_true", help="skip matching and merging")
     a = ap.parse_args()
+    csv, truth_ids = corpus_csv(a.rows, a.seed)
     work = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
-    t = time.perf_counter()
-    corpus = make_corpus(a.rows, seed=a.seed)
-    csv = work / "contacts.csv"
-    corpus[list(HEADERS)].rename(columns=HEADERS).to_csv(csv, index=False)
-    print(f"corpus: {len(corpus):,} rows, {corpus['true_id'].nunique():,} people "
-          f"({time.perf_counter() - t:.1f} s to generate) -> {csv}")
     out = a.url or str(work / "crm.sqlite")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "crmkit.cli", "migrate", str(csv), "--out", out, "--json", "-q"],
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(csv), out, "0" if a.no_dedupe else "1"],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t
     if proc.returncode:
         print(proc.stdout, proc.stderr)
         sys.exit(proc.returncode)
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
-    summary = json.loads(proc.stdout)
-    print(f"migrate: {seconds:.1f} s wall ({len(corpus) / seconds:,.0f} rows/s), peak memory {peak_gb:.2f} GB")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_gb, cpu = usage.ru_maxrss / 1024 / 1024, usage.ru_utime + usage.ru_stime
+    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    summary = child["summary"]
+    rows = len(truth_ids)
+    print(f"migrate {rows:,} rows{' (no dedupe)' if a.no_dedupe else ''}: {seconds:.1f} s wall "
+          f"({rows / seconds:,.0f} rows/s), {cpu:.1f} s CPU, peak memory {peak_gb:.2f} GB")
+    print(f"  {'stage':<22} {'seconds':>8}")
+    for name, sec in stage_table([tuple(e) for e in child["events"]], seconds):
+        print(f"  {name:<22} {sec:8.1f}")
     print(f"  contacts {summary['contacts']:,}, pairs scored {summary.get('pairs_scored', 0):,}, "
           f"auto-merged {summary.get('pairs_merged', 0):,}, review {summary.get('pairs_review', 0):,}, "
           f"issues {summary['issues']:,}")
@@ -78,7 +132,7 @@ def main() -> None:
     else:
         recs = pd.read_sql("select source_row, contact_id from contact_records", sqlite3.connect(out))
     # the CSV's line number = corpus position + 2 (header is line 1; no quoted newlines in the corpus)
-    truth = corpus["true_id"].to_numpy()[recs["source_row"].astype(int).to_numpy() - 2]
+    truth = truth_ids[recs["source_row"].astype(int).to_numpy() - 2]
     p, r, f = pairwise(truth, recs["contact_id"].to_numpy())
     print(f"  pairwise precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}")
 

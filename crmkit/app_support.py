@@ -8,6 +8,7 @@ Everything here is plain pandas / SQLAlchemy so it can be tested without a brows
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ __all__ = [
     "sample_store_path", "ensure_sample_store", "open_or_create", "hide_password", "table_counts",
     "overview_metrics", "revenue_last_12_months", "compare_values", "side_by_side", "current_thresholds",
     "threshold_preview", "search_contacts", "search_haystack", "split_tags", "record_files", "contact_detail",
+    "NO_ORDERS", "default_as_of", "contact_segments", "contact_history",
     "filter_deals", "close_months",
     "board_columns", "explanation_chart", "suggest_columns", "stale_ids",
     "MASK_CHOICES", "segment_and_tag_options", "export_archive", "export_file_table",
@@ -309,10 +311,12 @@ def search_haystack(contacts: pd.DataFrame) -> pd.Series:
 
 def search_contacts(contacts: pd.DataFrame, query: str = "", *, countries: Iterable[str] = (),
                     tags: Iterable[str] = (), source_files: Iterable[str] = (),
-                    records: pd.DataFrame | None = None, haystack: pd.Series | None = None) -> pd.DataFrame:
+                    records: pd.DataFrame | None = None, haystack: pd.Series | None = None,
+                    segments: Iterable[str] = ()) -> pd.DataFrame:
     """Golden records whose name, emails, phones or company contain every word of ``query``
     (case- and accent-insensitive; digits in the query also match formatted phone numbers), filtered by
-    country, tag and the source file any of their records came from.
+    country, tag, the source file any of their records came from and, when ``contacts`` has a ``segment``
+    column (:func:`contact_segments`), RFM segment.
 
     >>> df = pd.DataFrame({"contact_id": ["C1", "C2"], "full_name": ["Jörg Weiß", "Ann Lee"],
     ...                    "phone": ["+49 30 1234567", None], "country": ["DE", "US"], "tags": [None, "vip"]})
@@ -347,7 +351,53 @@ def search_contacts(contacts: pd.DataFrame, query: str = "", *, countries: Itera
     if source_files and records is not None:
         ids = set(records.loc[records["source_file"].isin(source_files), "contact_id"])
         mask &= df["contact_id"].isin(ids)
+    segments = list(segments)
+    if segments and "segment" in df.columns:
+        mask &= df["segment"].astype(object).isin(segments).to_numpy()
     return df[mask]
+
+
+#: the segment of contacts that RFM did not score (no purchase before the "as of" day)
+NO_ORDERS = "No orders"
+
+
+def default_as_of(orders: pd.DataFrame | None) -> dt.date:
+    """The day after the latest order date (today when no order has a date): the Segments page's default
+    "as of" day, so that every dated order counts.
+
+    >>> default_as_of(pd.DataFrame({"order_date": ["2024-01-05", "2023-12-31", None]}))
+    datetime.date(2024, 1, 6)
+    """
+    if orders is None or orders.empty or "order_date" not in orders:
+        return dt.date.today()
+    dates = pd.to_datetime(orders["order_date"], errors="coerce", format="ISO8601").dropna()
+    return (dates.max() + pd.Timedelta(days=1)).date() if len(dates) else dt.date.today()
+
+
+def contact_segments(contacts: pd.DataFrame, scores: pd.DataFrame) -> pd.Series:
+    """Each contact's RFM segment from :func:`crmkit.analytics.rfm` output (``contact_id``, ``segment``),
+    :data:`NO_ORDERS` for contacts it did not score; a categorical aligned with ``contacts`` (segments in
+    the scheme's order, then "No orders").
+
+    >>> c = pd.DataFrame({"contact_id": ["C1", "C2"]})
+    >>> contact_segments(c, pd.DataFrame({"contact_id": ["C1"], "segment": ["Champions"]})).tolist()
+    ['Champions', 'No orders']
+    """
+    scored = scores.drop_duplicates("contact_id") if scores is not None and "segment" in scores else None
+    seg = scored["segment"] if scored is not None else pd.Series(dtype="category")
+    if not isinstance(seg.dtype, pd.CategoricalDtype):
+        seg = seg.astype(str).astype("category")
+    names = [str(x) for x in seg.cat.categories]
+    cats = [n for n in names if n != NO_ORDERS] + [NO_ORDERS]
+    codes = np.full(len(contacts), len(cats) - 1, dtype=np.int64)          # "No orders" unless scored
+    if len(seg):
+        # vectorised lookup: each contact's position among the scored customers (-1: not scored)
+        where = pd.Index(scored["contact_id"].astype(str)).get_indexer(contacts["contact_id"].astype(str))
+        remap = np.array([cats.index(n) for n in names] + [len(cats) - 1], dtype=np.int64)   # code -1: none
+        seg_codes = remap[seg.cat.codes.to_numpy()]
+        hit = where >= 0
+        codes[hit] = seg_codes[where[hit]]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=contacts.index, name="segment")
 
 
 def record_files(store: Store) -> pd.DataFrame:
@@ -382,6 +432,97 @@ def contact_detail(store: Store, contact_id: str) -> dict[str, pd.DataFrame]:
         "deals": store.read_table("deals", where={"contact_id": contact_id}),
         "orders": store.read_table("orders", where={"contact_id": contact_id}),
     }
+
+
+HISTORY_COLUMNS = ["at", "action", "actor", "details"]
+
+
+def contact_history(store: Store, contact_id: str, record_ids: Iterable[str] = ()) -> pd.DataFrame:
+    """What happened to one contact by hand or by an import, newest first: its edits (``decisions`` of
+    kind 'edit' on the contact or on one of its ``record_ids``), merges and splits (``merge_history`` rows
+    naming the contact or one of its records) and the ``audit_log`` rows about it. An audit row that
+    repeats an edit, merge or split already listed is left out. Columns: at, action, actor, details.
+
+    >>> # contact_history(store, "C3fa9c2d41b07", contact_detail(store, "C3fa9c2d41b07")["records"]["record_id"])
+    """
+    records = {str(r) for r in record_ids}
+    present = set(store.tables())
+    edits: list[dict] = []
+    merges: list[dict] = []
+    audits: list[dict] = []
+    edit_keys: dict[tuple, int] = {}
+    if "decisions" in present:
+        dec = store.read_table("decisions", where={"kind": "edit"})
+        dec = dec[(dec["contact_id"].astype(str) == contact_id) | dec["record_id_l"].astype(str).isin(records)]
+        for e in dec.itertuples(index=False):
+            value = None if e.value is None or pd.isna(e.value) else str(e.value)
+            edits.append({"at": e.decided_at, "action": "edit", "actor": e.actor,
+                         "details": f"{e.field}: set to “{value}”" if value else f"{e.field}: cleared"})
+            key = ("edit", str(e.field), value, str(e.actor))
+            edit_keys[key] = edit_keys.get(key, 0) + 1
+    merge_keys: set[tuple] = set()
+    if "merge_history" in present:
+        t = sa.table("merge_history", *[sa.column(c) for c in TABLE_COLUMNS["merge_history"]])
+        cond = [t.c.contact_id == contact_id, t.c.into_contact_id == contact_id]
+        cond += [t.c.record_ids.like(f'%"{r}"%') for r in sorted(records)[:200]]
+        with store.engine.connect() as conn:
+            res = conn.execute(sa.select(t).where(sa.or_(*cond)))
+            mh = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+        for h in mh.itertuples(index=False):
+            ids = _json_list(h.record_ids)
+            if not (h.contact_id == contact_id or h.into_contact_id == contact_id or records & set(ids)):
+                continue   # LIKE matched a longer id
+            shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+            if h.action == "unmerge":
+                text = f"split contact {h.contact_id} into one contact per source record ({shown})"
+            else:
+                into = h.into_contact_id or h.contact_id
+                text = f"merged source records {shown} into contact {into}"
+                if h.batch_id and h.into_contact_id == h.contact_id:
+                    text += f" (import batch {h.batch_id})"
+            merges.append({"at": h.at, "action": h.action, "actor": h.actor, "details": text})
+            merge_keys.add((str(h.action), str(h.at)))
+    if "audit_log" in present:
+        t = sa.table("audit_log", *[sa.column(c) for c in TABLE_COLUMNS["audit_log"]])
+        q = sa.select(t).where(t.c.record_id == contact_id, sa.or_(t.c.entity == "contact", t.c.entity.is_(None)))
+        with store.engine.connect() as conn:
+            res = conn.execute(q)
+            au = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+        for a in au.itertuples(index=False):
+            detail = _json_dict(a.detail)
+            if a.action == "edit":
+                value = detail.get("value")
+                key = ("edit", str(detail.get("field")), None if value in (None, "") else str(value), str(a.actor))
+                if edit_keys.get(key, 0) > 0:
+                    edit_keys[key] -= 1
+                    continue
+            if (str(a.action), str(a.at)) in merge_keys:
+                continue
+            text = " · ".join(f"{k}: {v}" for k, v in detail.items() if k != "contact_id" and v not in (None, ""))
+            audits.append({"at": a.at, "action": a.action, "actor": a.actor, "details": text or str(a.detail or "")})
+    # each table is read oldest first: reverse it, so that events of one second stay newest first
+    out = pd.DataFrame([r for part in (edits, merges, audits) for r in reversed(part)], columns=HISTORY_COLUMNS)
+    if out.empty:
+        return out
+    when = pd.to_datetime(out["at"], errors="coerce", utc=True, format="ISO8601")
+    return (out.assign(_when=when).sort_values("_when", ascending=False, kind="stable", na_position="last")
+            .drop(columns="_when").reset_index(drop=True))
+
+
+def _json_list(text) -> list[str]:
+    try:
+        v = json.loads(text) if text else []
+    except (TypeError, ValueError):
+        return []
+    return [str(x) for x in v] if isinstance(v, list) else []
+
+
+def _json_dict(text) -> dict:
+    try:
+        v = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return {}
+    return v if isinstance(v, dict) else {}
 
 
 def _source_rows_for(store: Store, record_ids: list[str]) -> pd.DataFrame:

@@ -384,6 +384,50 @@ def revert(store, batch_id, actor):
     click.echo(f"Reverted {batch_id}; {out['contacts']:,} contacts remain")
 
 
+@main.command("backup")
+@click.argument("store")
+@click.option("--out", "-o", "out", required=True, type=click.Path(path_type=Path),
+              help="Backup file (.sqlite) to write, or a folder: the file is then named after the store and the time.")
+@click.option("--force", is_flag=True, help="Replace an existing backup file of the same name.")
+def backup_command(store, out, force):
+    """Copy STORE (SQLite path or database URL) into one SQLite backup file.
+
+    The copy is a consistent snapshot, safe while the app or a migration has the store open
+    (SQLite's online backup API; one repeatable-read transaction on PostgreSQL).
+
+    \b
+    Examples:
+        crmkit backup crm.sqlite --out backups/
+        crmkit backup postgresql://me@db/crm --out crm-2024-06-05.sqlite
+    """
+    from crmkit.backup import backup
+
+    dest = backup(store, out, force=force)
+    click.echo(f"Backed up {store} to {dest} ({dest.stat().st_size / 1e6:,.1f} MB). "
+               f"Restore with: crmkit restore {dest} --to STORE")
+
+
+@main.command("restore")
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(path_type=Path))
+@click.option("--to", "to", required=True, help="Store to restore into: a SQLite path or a database URL.")
+@click.option("--force", is_flag=True, help="Replace the content of a store that already holds data.")
+def restore_command(backup_file, to, force):
+    """Copy a BACKUP written by `crmkit backup` into a store, in one transaction.
+
+    A store that already holds data is only replaced with --force (back it up first).
+
+    \b
+    Examples:
+        crmkit restore backups/crm-20240605T101500.sqlite --to crm.sqlite
+        crmkit restore crm-backup.sqlite --to postgresql://me@db/crm --force
+    """
+    from crmkit.backup import restore
+
+    restored = restore(backup_file, to, force=force)
+    click.echo(f"Restored {backup_file} into {to} (change counter {restored.change_counter()}).")
+    restored.close()
+
+
 def _orders_source(source: str):
     """A store (path/URL with tables) or an orders file (CSV/XLSX)."""
     from crmkit.store import Store, is_url

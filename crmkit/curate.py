@@ -237,8 +237,17 @@ def skip_pair(store: Store | str | Path, record_id_l: str, record_id_r: str, *, 
     from crmkit.store import _t, touch
 
     store = _as_store(store)
-    rq = _t("review_queue")
+    if record_id_l > record_id_r:  # pairs are stored one way round
+        record_id_l, record_id_r = record_id_r, record_id_l
+    rq, log = _t("review_queue"), _t("audit_log")
+    now, who = _now(), _actor(actor)
     with store.begin() as conn:
-        conn.execute(rq.update().where(rq.c.record_id_l == record_id_l).where(rq.c.record_id_r == record_id_r)
-                     .values(status="skipped", decided_at=_now(), actor=_actor(actor)))
+        done = conn.execute(rq.update().where(rq.c.record_id_l == record_id_l)
+                            .where(rq.c.record_id_r == record_id_r)
+                            .values(status="skipped", decided_at=now, actor=who)).rowcount
+        if not done:
+            raise CrmkitError(f"no review pair {record_id_l} / {record_id_r} in the store",
+                              hint="list the pairs with `crmkit review list STORE`")
+        conn.execute(log.insert().values(at=now, actor=who, action="skip", entity="pair",
+                                         record_id=f"{record_id_l}|{record_id_r}", detail=None))
         touch(conn)

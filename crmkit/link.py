@@ -75,12 +75,24 @@ def derive_customer_records(rows: pd.DataFrame, entity: str) -> tuple[pd.DataFra
     rec_ids = _hash_ids("X", key_frame).where(key.notna())
     first = ~rec_ids.duplicated() & rec_ids.notna()
     src = rows[first]
+
+    def most_common(values: pd.Series) -> np.ndarray:
+        """Per customer, the value its rows give most often (ties: the first row's): a customer whose
+        first order lacks the name still gets the name the other orders carry."""
+        v = values.astype("string").str.strip().replace("", pd.NA)
+        df = pd.DataFrame({"id": rec_ids, "v": v, "n": np.arange(len(v))}).dropna()
+        if df.empty:
+            return np.full(int(first.sum()), None, dtype=object)
+        stats = df.groupby(["id", "v"], sort=False).agg(k=("n", "size"), at=("n", "min")).reset_index()
+        best = stats.sort_values(["id", "k", "at"], ascending=[True, False, True]).drop_duplicates("id")
+        return rec_ids[first].map(best.set_index("id")["v"]).astype(object).where(lambda x: x.notna(), None).values
+
     derived = pd.DataFrame({
         "record_id": rec_ids[first].values,
         "email": raw_email[first].values,
-        "full_name": name[first].values,
-        "company": src["company"].values if "company" in src else None,
-        "company_key": src["company_key"].values if "company_key" in src else None,
+        "full_name": most_common(name),
+        "company": most_common(rows["company"]) if "company" in rows else None,
+        "company_key": most_common(rows["company_key"]) if "company_key" in rows else None,
         "source_file": src["source_file"].values,
         "source_sheet": src["source_sheet"].values,
         "source_row": src["source_row"].values,

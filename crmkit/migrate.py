@@ -69,14 +69,21 @@ def _now() -> str:
 def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
     """Stable ids from row content (same input row → same id, run after run)."""
     h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return pd.Series([f"{prefix}{v:016x}" for v in h.tolist()], index=frame.index)
+    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
+    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
+    return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
 
 
 def _raw_json(raw: RawSheet) -> list[str]:
+    """One JSON object per row (the original cells, by header).
+
+    Split on "\n" only: JSON escapes newlines inside values, but not U+2028/U+2029/U+0085, which
+    ``str.splitlines`` would also split on.
+    """
     if raw.frame.empty:
         return []
     text = raw.frame.to_json(orient="records", lines=True, force_ascii=False)
-    return text.splitlines()
+    return text.rstrip("\n").split("\n")
 
 
 @dataclass
@@ -120,6 +127,8 @@ def migrate(
 
     say("reading files", 0.02)
     sheets, errors = read_paths(list(inputs))
+    if isinstance(mapping, Mapping):
+        sheets = _apply_header_rows(sheets, mapping, errors)
     if not sheets and len(errors) == 1:
         raise errors[0]
     if not sheets and errors:
@@ -141,6 +150,9 @@ def migrate(
         say(f"cleaning {raw.source_file}" + (f" [{raw.sheet}]" if raw.sheet else ""), 0.15 + 0.35 * i / n)
         if raw.issues is not None and len(raw.issues):
             read_issue_frames.append(raw.issues.assign(entity=sm.entity or "unknown"))
+        skipped = raw.skipped_issues
+        if len(skipped):
+            read_issue_frames.append(skipped.assign(entity=sm.entity or "unknown"))
         mapped = apply_mapping(raw, sm)
         raw_json = _raw_json(raw)
         provenance = mapped.frame[["source_file", "source_sheet", "source_row"]]
@@ -219,6 +231,13 @@ def migrate(
         source_rows = pd.concat([old, source_rows], ignore_index=True)
     issues = issues.assign(batch_id=batch_id)
     if existing is not None and len(existing["issues"]):
+        # issues not tied to a stored row (skipped footer rows, unreadable files) are known from before when
+        # the very same issue is already in the store: a re-import must not repeat them
+        same = ["source_file", "source_sheet", "source_row", "column", "value", "problem"]
+        known_issues = set(map(tuple, existing["issues"][same].astype("string").fillna("\0").to_numpy().tolist()))
+        if known_issues and len(issues):
+            keys = map(tuple, issues[same].astype("string").fillna("\0").to_numpy().tolist())
+            issues = issues[[k not in known_issues for k in keys]]
         issues = pd.concat([existing["issues"], issues], ignore_index=True)
     extras = pd.concat(extra_frames, ignore_index=True) if extra_frames else \
         pd.DataFrame(columns=TABLE_COLUMNS["extra_fields"])
@@ -273,6 +292,24 @@ def migrate(
                            errors=errors, tables=tables)
 
 
+def _apply_header_rows(sheets: list[RawSheet], mapping: Mapping, errors: list) -> list[RawSheet]:
+    """Re-read the sheets whose mapping entry pins a header row other than the detected one."""
+    from crmkit.read import read as read_file
+
+    out = []
+    for raw in sheets:
+        entry = mapping.find(raw.source_file, raw.sheet)
+        want = entry.header_row if entry is not None else None
+        if want and want != raw.header_row and getattr(raw, "path", None) is not None:
+            try:
+                raw = read_file(raw.path, sheets=[raw.sheet] if raw.sheet else None, header_row=int(want))[0]
+            except CrmkitError as exc:
+                errors.append(exc)
+                continue
+        out.append(raw)
+    return out
+
+
 def _problem_counts(issues: pd.DataFrame) -> dict[str, int]:
     if issues.empty:
         return {}
@@ -292,7 +329,7 @@ def _load_existing(store: Store | None) -> dict[str, pd.DataFrame] | None:
         return None
     names = ["source_rows", "contact_records", "contacts", "deals", "orders", "issues", "extra_fields",
              "decisions", "lineage", "contact_values", "conflicts", "match_pairs", "review_queue", "batches"]
-    return {n: store.read_table(n) for n in names}
+    return store.read_tables(names)  # one snapshot: the write checks nothing changed since
 
 
 def clean_file(path: str | Path, *, mapping: Mapping | str | Path | None = None, region: str | None = None,

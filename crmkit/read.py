@@ -54,6 +54,24 @@ class RawSheet:
     delimiter: str | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)
     issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ISSUE_COLUMNS))
+    skipped_text: dict[int, str] = field(default_factory=dict)  # row -> its cells ("a | b"), non-blank skipped rows
+
+    @property
+    def skipped_issues(self) -> pd.DataFrame:
+        """Rows left out that held something (titles, repeated headers, totals) as issue rows.
+
+        Blank rows are not listed. ``problem`` reads ``skipped: footer/total row``; ``value`` holds the row's
+        cells, so nothing the file held disappears without a trace.
+
+        >>> # pd.concat([raw.issues, raw.skipped_issues])
+        """
+        rows = [(r, why) for r, why in self.skipped if why != "blank row"]
+        return pd.DataFrame({
+            "source_file": [self.source_file] * len(rows), "source_sheet": [self.sheet] * len(rows),
+            "source_row": [r for r, _ in rows], "column": [None] * len(rows),
+            "value": [self.skipped_text.get(r) for r, _ in rows],
+            "problem": [f"skipped: {why}" for _, why in rows],
+        }, columns=ISSUE_COLUMNS)
 
     @property
     def source_file(self) -> str:
@@ -166,7 +184,7 @@ def _read_text(path: Path, *, encoding: str | None, delimiter: str | None, heade
     if not data:
         raise ReadError("file is empty (0 bytes)", file=path, hint="export the data again")
     _reject_binary_signature(data, path)
-    text, used_encoding = _decode(data, encoding, path)
+    text, used_encoding, fallback_lines = _decode_lines(data, encoding, path)
     if "\x00" in text or _control_ratio(text) > 0.01:
         raise ReadError("is not a text/CSV file (it contains binary data)", file=path,
                         hint="export the data as CSV or .xlsx; if it is a CSV, pass encoding= explicitly")
@@ -183,7 +201,86 @@ def _read_text(path: Path, *, encoding: str | None, delimiter: str | None, heade
         raise ReadError("has no data (only blank lines)", file=path, hint="export the data again")
     sheet.encoding = used_encoding
     sheet.delimiter = delimiter
+    if fallback_lines:
+        sheet.issues = _concat_issues(sheet.issues, _encoding_issues(sheet, fallback_lines, used_encoding))
     return sheet
+
+
+def _decode_lines(data: bytes, encoding: str | None, path: Path) -> tuple[str, str, list[int]]:
+    """Like :func:`_decode`, but a file mixing UTF-8 lines with lines in another encoding is decoded line by
+    line (UTF-8 where a line is valid UTF-8) instead of garbling its UTF-8 lines. Returns the text, the
+    encoding(s) used and the line numbers (1-based) that were not UTF-8."""
+    text, used = _decode(data, encoding, path)
+    if encoding is not None or used in ("utf-8", "utf-8-sig") or used.startswith(("utf-16", "utf-32")):
+        return text, used, []
+    lines = data.split(b"\n")
+    good, bad = [], []
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good.append(i)
+        except UnicodeDecodeError:
+            bad.append(i)
+    if not good or not bad:
+        return text, used, []
+    out, codecs = [], Counter()
+    bad_set = set(bad)
+    for i, line in enumerate(lines):
+        if i in bad_set:
+            decoded, codec = _decode_legacy_line(line, used)
+            codecs[codec] += 1
+            out.append(decoded)
+        else:
+            out.append(line.decode("utf-8"))
+    label = "utf-8 + " + " + ".join(c for c, _ in codecs.most_common())
+    return "\n".join(out), label, [i + 1 for i in bad]
+
+
+def _decode_legacy_line(line: bytes, first_choice: str) -> tuple[str, str]:
+    a = np.frombuffer(line, dtype=np.uint8)
+    high = a >= 0x80
+    paired = high & (np.r_[high[1:], False] | np.r_[False, high[:-1]])
+    cjk = high.any() and paired.sum() / high.sum() >= 0.7
+    for codec in (["gb18030", "cp1252"] if cjk else ["cp1252", "gb18030"]):
+        try:
+            return line.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    try:
+        return line.decode(first_choice), first_choice
+    except (UnicodeDecodeError, LookupError):
+        return line.decode("latin-1"), "latin-1"
+
+
+def _encoding_issues(sheet: RawSheet, lines: list[int], used: str) -> pd.DataFrame:
+    """One issue per record holding a line that was not UTF-8 (the header line counts as the header row)."""
+    starts = np.asarray(sorted(set(sheet.frame.index.tolist()) | {sheet.header_row}), dtype=np.int64)
+    rows = []
+    for line in lines:
+        k = int(np.searchsorted(starts, line, side="right")) - 1
+        if k < 0:
+            continue
+        r = int(starts[k])
+        if rows and rows[-1] == r:
+            continue
+        rows.append(r)
+    values = [" | ".join(v for v in sheet.frame.loc[r].tolist() if v is not None) if r in sheet.frame.index
+              else None for r in rows]
+    return pd.DataFrame({
+        "source_file": sheet.source_file, "source_sheet": sheet.sheet, "source_row": rows, "column": None,
+        "value": values,
+        "problem": f"encoding: this line is not UTF-8 like the rest of the file; read as "
+                   f"{used.split(' + ', 1)[-1]}: check its accents and characters",
+    }, columns=ISSUE_COLUMNS)
+
+
+def _concat_issues(a: pd.DataFrame | None, b: pd.DataFrame) -> pd.DataFrame:
+    parts = [x for x in (a, b) if x is not None and len(x)]
+    if not parts:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    return pd.concat(parts, ignore_index=True).sort_values("source_row", kind="stable").reset_index(drop=True)
 
 
 _SIGNATURES: list[tuple[bytes, str, str]] = [
@@ -501,14 +598,89 @@ def _sheet_from_rows(path, name, rows, start, merged, header_row) -> RawSheet | 
         texts[j] = [t for t, _ in converted]
         kinds[j] = [k for _, k in converted]
     index = np.arange(row0 + 1, row0 + 1 + len(rows), dtype=np.int64)
+    bad_dates = _out_of_range_dates(path, name, columns, row0, col0, texts, kinds)
     cells = pd.DataFrame(texts, dtype=object, index=index)
     kind_frame = pd.DataFrame(kinds, dtype=object, index=index)
     relative = [((r1 - row0, c1 - col0), (r2 - row0, c2 - col0)) for (r1, c1), (r2, c2) in merged]
-    return _build_sheet(
+    raw = _build_sheet(
         path, name, cells, kind_frame, index,
         column_label=lambda j: f"Column {_column_letter(col0 + j)}", header_row=header_row,
         merged=relative, ragged_issues=False,
     )
+    if raw is not None and bad_dates:
+        names = dict(zip(range(len(columns)), [None] * len(columns)))
+        for j, label in zip(_frame_positions(raw, cells), raw.frame.columns):
+            names[j] = label
+        issues = pd.DataFrame([{
+            "source_file": path.name, "source_sheet": name, "source_row": r, "column": names.get(j),
+            "value": value, "problem": "date out of range: the cell is formatted as a date but holds the serial "
+                                       f"number {value}, which is no valid date (kept as the number)"}
+            for r, j, value in bad_dates if r in raw.frame.index and names.get(j) is not None],
+            columns=ISSUE_COLUMNS)
+        raw.issues = _concat_issues(raw.issues, issues)
+    return raw
+
+
+def _frame_positions(raw: RawSheet, cells: pd.DataFrame) -> list[int]:
+    """The grid column of each frame column (frame columns keep the grid's order)."""
+    header = cells.loc[raw.header_row].tolist()
+    used = cells.loc[raw.frame.index].notna().to_numpy().any(axis=0) if len(raw.frame) else \
+        np.zeros(len(header), dtype=bool)
+    return [j for j, v in enumerate(header) if v is not None or used[j]]
+
+
+def _out_of_range_dates(path: Path, sheet: str, columns, row0: int, col0: int, texts, kinds) -> list:
+    """Date-formatted cells with a negative serial: calamine gives a time of day ('00:00:00') and the value is
+    lost. Read those cells' stored numbers from the sheet XML, put them back as numbers, and list them
+    (row, column position, value) for issue rows."""
+    spots = [(i, j) for j, col in enumerate(columns) for i, v in enumerate(col) if isinstance(v, dt.time)]
+    if not spots or path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return []
+    refs = {f"{_column_letter(col0 + j)}{row0 + i + 1}": (i, j) for i, j in spots}
+    try:
+        stored = _stored_numbers(path, sheet, set(refs))
+    except Exception:  # a damaged member: keep what calamine gave
+        return []
+    out = []
+    for ref, (i, j) in refs.items():
+        value = stored.get(ref)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if number >= 0:
+            continue  # 0 <= serial < 1 is a real time of day
+        text = _convert_float(number)[0]
+        texts[j][i], kinds[j][i] = text, "n"
+        out.append((row0 + i + 1, j, text))
+    return out
+
+
+def _stored_numbers(path: Path, sheet: str, refs: set[str]) -> dict[str, str]:
+    """The raw ``<v>`` text of some cells (by A1 reference) of one worksheet of an .xlsx file."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    with zipfile.ZipFile(path) as z:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rid = next((el.get(f"{ns_rel}id") for el in book.iter(f"{ns_main}sheet") if el.get("name") == sheet), None)
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        target = next((el.get("Target") for el in rels if el.get("Id") == rid), None)
+        if target is None:
+            return {}
+        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        found: dict[str, str] = {}
+        with z.open(member) as fh:
+            for _event, el in ET.iterparse(fh):
+                if el.tag == f"{ns_main}c":
+                    if el.get("r") in refs:
+                        v = el.find(f"{ns_main}v")
+                        found[el.get("r")] = v.text if v is not None else None
+                    el.clear()
+        return found
 
 
 def _column_letter(j: int) -> str:
@@ -691,6 +863,12 @@ def _build_sheet(
         body, body_mask = body.loc[keep], body_mask[keep]
         body_kinds = body_kinds.loc[keep] if body_kinds is not None else None
     skipped.sort()
+    skipped_text = {}
+    if skipped:
+        position = {int(r): i for i, r in enumerate(rows.tolist())}
+        for r, why in skipped:
+            if why != "blank row" and r in position:
+                skipped_text[r] = " | ".join(v for v in cells.iloc[position[r]].tolist() if v is not None)
 
     # name the columns; drop columns with neither a header nor any value
     used = body_mask.any(axis=0)
@@ -715,6 +893,7 @@ def _build_sheet(
     return RawSheet(
         path=path, sheet=sheet, header_row=int(rows[h]), frame=frame, kinds=kind_frame,
         skipped=skipped, issues=issues if issues is not None else pd.DataFrame(columns=ISSUE_COLUMNS),
+        skipped_text=skipped_text,
     )
 
 

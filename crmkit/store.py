@@ -9,8 +9,10 @@ a brand-new SQLite file is written under a temporary name and renamed into place
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -94,6 +96,29 @@ def _build_metadata() -> sa.MetaData:
 
 METADATA = _build_metadata()
 
+# the order read_table returns rows in, the same on SQLite and PostgreSQL: the primary key or a natural
+# key first, then every other column as a tie-breaker (text compared byte-wise, NULLs first)
+_ORDER_KEYS: dict[str, list[str]] = {
+    "source_rows": ["source_file", "source_sheet", "source_row", "source_record_id"],
+    "issues": ["source_file", "source_sheet", "source_row", "column", "problem"],
+    "extra_fields": ["record_id", "field"],
+    "match_pairs": ["record_id_l", "record_id_r"],
+    "review_queue": ["pair_id"],
+    "lineage": ["contact_id", "field"],
+    "contact_values": ["contact_id", "field"],
+    "conflicts": ["contact_id", "field"],
+}
+# read in the order written (SQLite rowid, PostgreSQL physical order = insertion order for a table crmkit
+# rewrote), because the matcher's result depends on the order of the records it gets; the append-only logs
+# too, so that events in the same second keep the order they happened in
+_INSERTION_ORDER = {"contact_records", "audit_log", "merge_history"}
+# tables holding unordered pairs of records: stored with record_id_l < record_id_r on every dialect
+_PAIR_TABLES = {"match_pairs": ("contact_id_l", "contact_id_r"), "review_queue": ("contact_id_l", "contact_id_r")}
+_SYMMETRIC_DECISIONS = {"merge", "never"}
+_FROM_LAST_READ = object()  # write()'s default for expect_counter
+CONFLICT_MESSAGE = "the store changed while this migration ran (another import or edit); run it again"
+_TEMP_MARK = ".tmp-"
+
 
 def is_url(target: str | Path) -> bool:
     return bool(re.match(r"^[a-z][a-z0-9+]*://", str(target)))
@@ -109,24 +134,44 @@ def to_url(target: str | Path) -> str:
     return f"sqlite:///{Path(target).expanduser().resolve()}"
 
 
+def _column_values(s: pd.Series, numeric: type | None) -> list:
+    """One column as a list of plain Python scalars (None for missing), vectorised per dtype.
+
+    ``numeric`` is int or float for INTEGER/REAL columns (non-numbers become None), None for TEXT
+    (non-strings become ``str(value)``).
+    """
+    if numeric is not None:
+        arr = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        missing = np.isnan(arr) if numeric is float else ~np.isfinite(arr)
+        out = (np.where(missing, 0, arr).astype(np.int64) if numeric is int else arr).astype(object)
+        out[missing] = None
+        return out.tolist()
+    if isinstance(s.dtype, pd.CategoricalDtype):  # long tables: convert each category once
+        cats = np.asarray(_column_values(pd.Series(s.cat.categories), None) + [None], dtype=object)
+        return cats[s.cat.codes.to_numpy()].tolist()
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.to_numpy(dtype=object, na_value=None).tolist()
+    mask = s.isna().tolist()
+    vals = s.astype(object).tolist()
+    return [None if m else (v if type(v) is str else str(v)) for v, m in zip(vals, mask)]
+
+
 def _frame_rows(df: pd.DataFrame, columns: list[str]) -> list[tuple]:
     """DataFrame -> list of tuples of plain Python scalars, None for missing values."""
     if df.empty:
         return []
     sub = df.reindex(columns=columns)
-    out_cols = []
-    for c in columns:
-        s = sub[c]
-        if c in _REAL or c in _INTEGER:
-            vals = pd.to_numeric(s, errors="coerce").astype("float64").tolist()
-            cast = int if c in _INTEGER else float
-            col = [None if v != v else cast(v) for v in vals]
-        else:
-            mask = s.isna().tolist()
-            vals = s.astype(object).tolist()
-            col = [None if m else (v if type(v) is str else str(v)) for v, m in zip(vals, mask)]
-        out_cols.append(col)
+    out_cols = [_column_values(sub[c], int if c in _INTEGER else float if c in _REAL else None) for c in columns]
     return list(zip(*out_cols))
+
+
+def _frame_row_chunks(df: pd.DataFrame, columns: list[str], chunk: int = 200_000) -> Iterator[tuple]:
+    """Like :func:`_frame_rows`, but yields the rows lazily, converting ``chunk`` rows at a time.
+
+    Bulk loads of multi-million-row tables then never hold all rows as Python objects at once.
+    """
+    for start in range(0, len(df), chunk):
+        yield from _frame_rows(df.iloc[start:start + chunk], columns)
 
 
 class Store:
@@ -140,6 +185,9 @@ class Store:
         self.target = str(target)
         self.url = to_url(target)
         self._engine: sa.Engine | None = None
+        # per thread (the app shares one Store between sessions): the change counter seen by the last
+        # read, and fingerprints of whole tables read, for the optimistic check and no-op skips in write()
+        self._local = threading.local()
 
     # -- connection ---------------------------------------------------------------------------
     @property
@@ -153,8 +201,34 @@ class Store:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
+            self._sweep()
             self._engine = _make_engine(self.url)
         return self._engine
+
+    def _sweep(self) -> None:
+        """Once per Store: remove temp files a killed migration or backup left next to a SQLite store."""
+        if self.is_sqlite and not getattr(self, "_swept", False):
+            self._swept = True
+            remove_stale_temp_files(self.path)
+
+    @property
+    def seen_counter(self) -> int | None:
+        """The change counter as of this thread's last read (None before any read): what write() expects."""
+        return getattr(self._local, "counter", None)
+
+    def _seen(self, counter: int | None, name: str | None = None, digest: str | None = None) -> None:
+        self._local.counter = counter
+        prints = self._prints()
+        if name is not None:
+            if digest is None:
+                prints.pop(name, None)
+            else:
+                prints[name] = (counter, digest)
+
+    def _prints(self) -> dict:
+        if not hasattr(self._local, "prints"):
+            self._local.prints = {}
+        return self._local.prints
 
     def close(self) -> None:
         if self._engine is not None:
@@ -166,6 +240,7 @@ class Store:
 
     def exists(self) -> bool:
         """True when the store holds a crmkit schema."""
+        self._sweep()
         if self.is_sqlite and not self.path.exists():
             return False
         try:
@@ -175,13 +250,32 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A transaction: everything inside commits together or not at all."""
+        """A transaction: everything inside commits together or not at all.
+
+        Database errors (a server that is down, a locked file, a value the database refuses) become a
+        :class:`StoreError` that says what happened and how to fix it.
+        """
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"the database refused the operation: {exc.orig}", file=self.target,
-                             hint="check the path/URL, permissions and free disk space") from None
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            raise _store_error(exc, self.target) from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """One read transaction (a consistent snapshot of several tables), errors as StoreError."""
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            raise _store_error(exc, self.target) from None
 
     def ensure_schema(self, conn: sa.Connection | None = None) -> None:
         """Create missing tables and indexes (never drops or alters existing ones)."""
@@ -205,74 +299,172 @@ class Store:
         if not self.exists():
             raise StoreError("no crmkit store here", file=self.target,
                              hint="create one with `crmkit migrate FILES --out " + self.target + "`")
+        with self._reading() as conn:
+            counter = _counter(conn)
+            df = self._read(conn, name, where)
+        # remember what this thread saw: write() refuses to overwrite a store that changed since
+        self._seen(counter, name if not where else None,
+                   _fingerprint(df, name, self.is_sqlite) if not where else None)
+        return df
+
+    def read_tables(self, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Several tables (default: all) from one consistent snapshot, as DataFrames.
+
+        >>> # existing = store.read_tables(["contacts", "contact_records"])
+        """
+        names = list(TABLE_COLUMNS) if names is None else list(names)
+        for name in names:
+            if name not in TABLE_COLUMNS:
+                raise StoreError(f"unknown table {name!r}", file=self.target,
+                                 hint=f"tables are: {', '.join(TABLE_COLUMNS)}")
+        if not self.exists():
+            raise StoreError("no crmkit store here", file=self.target,
+                             hint="create one with `crmkit migrate FILES --out " + self.target + "`")
+        with self._reading() as conn:
+            counter = _counter(conn)
+            out = {name: self._read(conn, name, None) for name in names}
+        for name, df in out.items():
+            self._seen(counter, name, _fingerprint(df, name, self.is_sqlite))
+        return out
+
+    def _read(self, conn: sa.Connection, name: str, where: Mapping[str, object] | None) -> pd.DataFrame:
+        if not sa.inspect(conn).has_table(name):
+            return pd.DataFrame(columns=TABLE_COLUMNS[name])
         t = _t(name)
         q = sa.select(t)
         for col, value in (where or {}).items():
             q = q.where(t.c[col] == value)
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table(name):
-                return pd.DataFrame(columns=TABLE_COLUMNS[name])
-            result = conn.execute(q)
-            cols = list(result.keys())
-            df = pd.DataFrame([tuple(r) for r in result], columns=cols)
-        return df
+        q = q.order_by(*_order_by(t, conn.dialect.name))
+        result = conn.execute(q)
+        cols = list(result.keys())
+        return pd.DataFrame([tuple(r) for r in result], columns=cols)
 
     def change_counter(self) -> int:
         """Increases with every write: the app keys its caches on it."""
         if not self.exists():
             return -1
-        with self.engine.connect() as conn:
-            v = conn.execute(sa.select(_t("meta").c.value).where(_t("meta").c.key == "change_counter")).scalar()
-        return int(v or 0)
+        try:
+            with self.engine.connect() as conn:
+                return _counter(conn)
+        except sa.exc.DBAPIError as exc:
+            raise _store_error(exc, self.target) from None
 
     # -- writing ------------------------------------------------------------------------------
     def write(self, replace: Mapping[str, pd.DataFrame] | None = None,
               append: Mapping[str, pd.DataFrame] | None = None,
-              *, progress=None) -> None:
+              *, progress=None, expect_counter: int | None | object = _FROM_LAST_READ) -> None:
         """In one transaction: replace the content of some tables and append rows to others.
 
         A new SQLite file is built under a temporary name and renamed into place, so a crash never
         leaves a half-written store behind.
+
+        Lost updates are refused: ``expect_counter`` is the change counter the caller's data was read
+        at (default: the one this Store saw at its last read in this thread; ``None`` skips the check).
+        When another import or edit has written the store since, nothing is written and a
+        :class:`StoreError` says to run again. A replaced table whose content equals what was read is
+        not rewritten, so re-importing the same file is cheap.
+
+        >>> # store.write(replace={"contacts": contacts}, append={"audit_log": audit})
         """
         replace, append = dict(replace or {}), dict(append or {})
         for name in [*replace, *append]:
             if name not in TABLE_COLUMNS:
                 raise StoreError(f"unknown table {name!r}", file=self.target)
+        expect = self.seen_counter if expect_counter is _FROM_LAST_READ else expect_counter
         if self.is_sqlite and not self.path.exists():
+            if expect is not None and expect > 0:  # the store that was read has gone since
+                self._seen(None)
+                raise _conflict(self.target)
+            self._prints().clear()
             self._write_new_sqlite(replace, append, progress)
+            self._seen(1)
             return
-        with self.begin() as conn:
-            self._write(conn, replace, append, progress)
+        try:
+            with self.begin() as conn:
+                before, digests = self._write(conn, replace, append, progress, expect)
+        except StoreError as err:
+            if err.message == CONFLICT_MESSAGE:
+                self._seen(None)  # the next read starts afresh
+            raise
+        # what this thread now knows: tables it wrote, and fingerprints that were current before it wrote
+        prints = self._prints()
+        for name in list(prints):
+            if name in append or prints[name][0] != before:
+                del prints[name]
+            elif name not in replace:
+                prints[name] = (before + 1, prints[name][1])
+        for name, digest in digests.items():
+            if name not in append and digest is not None:
+                prints[name] = (before + 1, digest)
+        self._local.counter = before + 1
 
     def _write_new_sqlite(self, replace, append, progress) -> None:
         final = self.path
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        remove_stale_temp_files(final)
+        tmp = final.with_name(f".{final.name}{_TEMP_MARK}{os.getpid()}")
         tmp.unlink(missing_ok=True)
         engine = _make_engine(f"sqlite:///{tmp}")
+
+        @sa.event.listens_for(engine, "connect")
+        def _bulk_load(dbapi_conn, _record):  # pragma: no cover - trivial
+            # nobody else sees the temporary file and a failed write deletes it, so no rollback
+            # journal is needed; durability comes from the fsync below, before the rename
+            dbapi_conn.execute("PRAGMA journal_mode=OFF")
+            dbapi_conn.execute("PRAGMA synchronous=OFF")
+            dbapi_conn.execute("PRAGMA temp_store=MEMORY")
+
         try:
             with engine.begin() as conn:
-                self._write(conn, replace, append, progress)
+                # tables first, their indexes after the bulk load: building an index from sorted
+                # data is many times faster than updating it row by row
+                for table in METADATA.sorted_tables:
+                    conn.execute(sa.schema.CreateTable(table))
+                self._write(conn, replace, append, progress, None)
+                for table in METADATA.sorted_tables:
+                    for index in sorted(table.indexes, key=lambda ix: ix.name):
+                        index.create(conn)
             engine.dispose()
-            os.replace(tmp, final)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            _publish(tmp, final, self.target)
         except BaseException:
             engine.dispose()
             tmp.unlink(missing_ok=True)
             raise
         self.close()
 
-    def _write(self, conn: sa.Connection, replace, append, progress) -> None:
+    def _write(self, conn: sa.Connection, replace, append, progress, expect: int | None
+               ) -> tuple[int, dict[str, str | None]]:
+        """Check the counter under a write lock, write, bump it; returns (counter before, new fingerprints)."""
         self.ensure_schema(conn)
+        before = _lock_counter(conn)
+        if expect is not None and before != expect:
+            raise _conflict(self.target)
+        known = self._prints()
+        digests: dict[str, str | None] = {}
+        clean = _without_nul if conn.dialect.name != "sqlite" else (lambda df: df)
         for name, df in replace.items():
+            df = clean(_orient_pairs(name, df))
+            digest = None
+            if name in known and known[name][0] == before:
+                digest = _fingerprint(df, name, self.is_sqlite)
+                if digest == known[name][1]:  # same content as stored: nothing to rewrite
+                    digests[name] = digest
+                    if progress:
+                        progress(name)
+                    continue
             conn.execute(_t(name).delete())
             _insert(conn, name, df)
+            digests[name] = digest
             if progress:
                 progress(name)
         for name, df in append.items():
-            _insert(conn, name, df)
+            _insert(conn, name, clean(_orient_pairs(name, df)))
             if progress:
                 progress(name)
         touch(conn)
+        return before, digests
 
     def execute(self, conn: sa.Connection, table: str, rows: list[dict]) -> None:
         """Insert dict rows into a table inside an open transaction."""
@@ -296,23 +488,283 @@ def _t(name: str) -> sa.Table:
     return METADATA.tables[name]
 
 
+def _counter(conn: sa.Connection) -> int:
+    meta = _t("meta")
+    v = conn.execute(sa.select(meta.c.value).where(meta.c.key == "change_counter")).scalar()
+    return int(v or 0)
+
+
+def _lock_counter(conn: sa.Connection) -> int:
+    """The change counter read under a write lock held to the end of the transaction.
+
+    The no-op UPDATE takes SQLite's write lock (as BEGIN IMMEDIATE would) and PostgreSQL's row lock
+    (as SELECT ... FOR UPDATE does), so no other writer can commit between this check and our commit.
+    """
+    meta = _t("meta")
+    conn.execute(meta.update().where(meta.c.key == "change_counter").values(value=meta.c.value))
+    v = conn.execute(sa.select(meta.c.value).where(meta.c.key == "change_counter").with_for_update()).scalar()
+    return int(v or 0)
+
+
+def _conflict(target: str) -> StoreError:
+    return StoreError(CONFLICT_MESSAGE, file=_display(target),
+                      hint="nothing was written; run it again (rows already stored are skipped). If it keeps "
+                           "happening, let one import or edit finish before starting the next")
+
+
+def _display(target: str) -> str:
+    """The store's path or URL for messages, without a password."""
+    if is_url(target):
+        try:
+            return sa.make_url(target).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return target
+    return target
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """SQLAlchemy's wrapped driver errors, and raw driver errors from bulk paths (sqlite3, psycopg)."""
+    import sqlite3
+
+    return isinstance(exc, (sa.exc.DBAPIError, sqlite3.Error)) or type(exc).__module__.startswith("psycopg")
+
+
+def _error_kind(exc: BaseException) -> str:
+    """'operational', 'integrity', 'data' or '' for a wrapped or a raw DBAPI error (PEP 249 class names)."""
+    for cls in type(exc).__mro__:
+        name = cls.__name__
+        if name in ("OperationalError", "IntegrityError", "DataError"):
+            return name[:-len("Error")].lower()
+    return ""
+
+
+def _store_error(exc: BaseException, target: str) -> StoreError:
+    """A database error as a StoreError that says what happened and how to fix it."""
+    orig = getattr(exc, "orig", None) or exc
+    text = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+    low = text.lower()
+    where = _display(target)
+    kind = _error_kind(exc) or _error_kind(orig)
+    if "nul" in low and ("0x00" in low or "character" in low):
+        return StoreError(f"a value contains a NUL character (0x00), which the database cannot store: {text}",
+                          file=where, hint="remove NUL characters from the input file (nothing was written)")
+    if kind == "operational":
+        if "locked" in low or "busy" in low:
+            return StoreError(f"the store is locked by another program ({text})", file=where,
+                              hint="wait until the other import or edit has finished, then run again "
+                                   "(nothing was written)")
+        if any(w in low for w in ("connect", "refused", "timeout", "timed out", "resolve host", "password")):
+            return StoreError(f"cannot connect to the database: {text}", file=where,
+                              hint="check the URL (host, port, database, user, password) and that the "
+                                   "server is running")
+        if "disk" in low or "full" in low or "no space" in low:
+            return StoreError(f"the disk is full: {text}", file=where,
+                              hint="free some disk space and run again (nothing was written)")
+        return StoreError(f"the database refused the operation: {text}", file=where,
+                          hint="check the path/URL, permissions and free disk space")
+    if kind == "integrity":
+        return StoreError(f"the write breaks a key or constraint of the store: {text}", file=where,
+                          hint="nothing was written; run again, and if it repeats, report it with the input "
+                               "files")
+    if kind == "data":
+        return StoreError(f"the database rejected a value: {text}", file=where,
+                          hint="nothing was written; find and fix the value in the input file")
+    return StoreError(f"the database failed: {text}", file=where,
+                      hint="nothing was written; check the database server and its log")
+
+
+def _publish(tmp: Path, final: Path, target: str) -> None:
+    """Move a complete new store into place, refusing to replace one another writer created meanwhile."""
+    try:
+        os.link(tmp, final)  # atomic, and fails when the final name exists
+    except FileExistsError:
+        raise _conflict(target) from None
+    except OSError:  # no hard links on this file system
+        if final.exists():
+            raise _conflict(target) from None
+        os.replace(tmp, final)
+        return
+    tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temp_files(store_path: Path) -> list[Path]:
+    """Delete ``.NAME.tmp-PID`` files next to a store whose process is gone (a killed migration or backup).
+
+    Files of processes still running are left alone. Returns the files removed.
+    """
+    removed = []
+    folder = store_path.parent
+    prefix = f".{store_path.name}{_TEMP_MARK}"
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for p in candidates:
+        pid = p.name[len(prefix):].split("-")[0]
+        for suffix in ("-journal", "-wal", "-shm"):
+            pid = pid.removesuffix(suffix)
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or we cannot tell: keep the file
+    return True
+
+
+def _order_by(t: sa.Table, dialect: str) -> list:
+    """ORDER BY for read_table: primary or natural key, then the other columns; the same on every dialect."""
+    name = t.name
+    if name in _INSERTION_ORDER:
+        # matching is sensitive to the order of the records it is given: keep the order they were written in
+        return [sa.literal_column("ctid" if dialect == "postgresql" else "rowid")] \
+            if dialect in ("postgresql", "sqlite") else []
+    if name in _PRIMARY:
+        cols = [_PRIMARY[name]]
+    elif name in ("decisions", "deal_stage_history"):
+        cols = [t.primary_key.columns.values()[0].name]
+    else:
+        keys = _ORDER_KEYS.get(name, [])
+        cols = keys + [c for c in TABLE_COLUMNS[name] if c not in keys]
+    out = []
+    for c in cols:
+        col = t.c[c]
+        if dialect == "postgresql" and isinstance(col.type, sa.Text):
+            col = col.collate("C")  # byte order, as SQLite compares text
+        out.append(col.asc().nulls_first())
+    return out
+
+
+def _orient_pairs(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Unordered pairs of records stored one way round, record_id_l < record_id_r, on every dialect.
+
+    Returns a new frame when any pair is swapped (the input is never changed).
+    """
+    if df is None or df.empty or "record_id_l" not in df or "record_id_r" not in df:
+        return df
+    if name in _PAIR_TABLES:
+        swap_cols = [("record_id_l", "record_id_r"), _PAIR_TABLES[name]]
+        # a 'link' ties a deal/order customer (right) to a contact record (left): it has a direction
+        eligible = df["decision"].ne("link") if "decision" in df else pd.Series(True, index=df.index)
+    elif name == "decisions" and "kind" in df:
+        swap_cols = [("record_id_l", "record_id_r")]
+        eligible = df["kind"].isin(_SYMMETRIC_DECISIONS)
+    else:
+        return df
+    left, right = df["record_id_l"], df["record_id_r"]
+    swap = eligible & left.notna() & right.notna() & (left.astype(str) > right.astype(str))
+    if not swap.any():
+        return df
+    out = df.copy()
+    for a, b in swap_cols:
+        if a in out and b in out:
+            out.loc[swap, [a, b]] = out.loc[swap, [b, a]].to_numpy()
+    return out
+
+
+_HASH_STEP = np.uint64(1099511628211)
+_NULL_MARK = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _fingerprint(df: pd.DataFrame, name: str, sqlite: bool) -> str:
+    """A digest of a table's content as the store holds it (row order ignored, values as written)."""
+    cols = TABLE_COLUMNS[name]
+    n = len(df)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in cols:
+            s = df[c] if c in df.columns else pd.Series([None] * n, index=df.index, dtype=object)
+            if c in _REAL or c in _INTEGER:
+                v = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+                if c in _INTEGER:
+                    v = np.trunc(v)
+                mask = np.isnan(v)
+                part = pd.util.hash_array(np.where(mask, 0.0, v) + 0.0)
+            else:
+                mask = s.isna().to_numpy()
+                obj = s.astype(object).where(~mask, "")
+                if pd.api.types.infer_dtype(obj, skipna=False) != "string":
+                    obj = obj.map(lambda x: x if type(x) is str else str(x))
+                if not sqlite:
+                    obj = obj.str.replace("\x00", "\ufffd", regex=False)
+                part = pd.util.hash_array(obj.to_numpy(dtype=object))
+            h = h * _HASH_STEP ^ (part + mask.astype(np.uint64) * _NULL_MARK)
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{name}|{','.join(cols)}|{n}|".encode())
+    digest.update(np.sort(h).tobytes())
+    return digest.hexdigest()
+
+
 def _insert(conn: sa.Connection, name: str, df: pd.DataFrame) -> None:
     if df is None or df.empty:
         return
     cols = [c for c in TABLE_COLUMNS[name] if c in df.columns]
-    rows = _frame_rows(df, cols)
     table = _t(name)
     if conn.dialect.name == "sqlite":
         # the DBAPI's executemany is several times faster than Core for bulk loads; identifiers
-        # still come from the fixed schema and are quoted by the dialect, values are bound
+        # still come from the fixed schema and are quoted by the dialect, values are bound. Rows are
+        # converted and fed in chunks, so a 10M-row table never exists as Python tuples all at once.
+        # Columns without any value are left out: SQLite fills them with NULL without binding each.
+        cols = [c for c in cols if not df[c].isna().all()] or cols[:1]
         prep = conn.dialect.identifier_preparer
         sql = (f"INSERT INTO {prep.quote(name)} ({', '.join(prep.quote(c) for c in cols)}) "
                f"VALUES ({', '.join('?' for _ in cols)})")
-        conn.exec_driver_sql(sql, rows) if len(rows) < 2 else conn.connection.cursor().executemany(sql, rows)
+        if len(df) < 2:
+            conn.exec_driver_sql(sql, _frame_rows(df, cols))
+        else:
+            conn.connection.cursor().executemany(sql, _frame_row_chunks(df, cols))
     else:
-        chunk = 5000
-        for i in range(0, len(rows), chunk):
-            conn.execute(table.insert(), [dict(zip(cols, r)) for r in rows[i:i + chunk]])
+        rows = _frame_rows(df, cols)
+        _insert_server(conn, name, table, cols, rows)
+
+
+def _insert_server(conn: sa.Connection, name: str, table: sa.Table, cols: list[str], rows: list[tuple]) -> None:
+    """Bulk insert into a server database: COPY on PostgreSQL (psycopg 3), executemany elsewhere.
+
+    PostgreSQL cannot store NUL (0x00) in text: it becomes U+FFFD there (SQLite keeps it, and the
+    original value stays in ``source_rows.raw`` as JSON, where it is escaped).
+    """
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql" and hasattr(driver, "cursor") and conn.dialect.driver == "psycopg" \
+            and len(rows) > 50:
+        prep = conn.dialect.identifier_preparer
+        sql = f"COPY {prep.quote(name)} ({', '.join(prep.quote(c) for c in cols)}) FROM STDIN"
+        with driver.cursor() as cur, cur.copy(sql) as copy:
+            for r in rows:
+                copy.write_row(r)
+        return
+    chunk = 5000
+    for i in range(0, len(rows), chunk):
+        conn.execute(table.insert(), [dict(zip(cols, r)) for r in rows[i:i + chunk]])
+
+
+def _without_nul(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Text with NUL (0x00) replaced by U+FFFD, for databases that cannot store NUL (a new frame if any)."""
+    if df is None or df.empty:
+        return df
+    out = None
+    for c in df.columns:
+        if c in _REAL or c in _INTEGER or df[c].dtype != object:
+            continue
+        s = df[c]
+        has = s.map(lambda v: type(v) is str and "\x00" in v).to_numpy(dtype=bool)
+        if has.any():
+            out = df.copy() if out is None else out
+            out.loc[has, c] = s[has].str.replace("\x00", "\ufffd", regex=False)
+    return df if out is None else out
 
 
 def _make_engine(url: str) -> sa.Engine:

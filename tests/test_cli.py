@@ -107,3 +107,45 @@ def test_curation_commands_round_trip(store_copy):
                  ["pipeline", str(store_copy)], ["rfm", str(store_copy)]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_backup_and_restore_round_trip(tmp_path, store_copy):
+    runner = CliRunner()
+    dest = tmp_path / "backups" / "crm-backup.sqlite"
+    result = runner.invoke(main, ["backup", str(store_copy), "--out", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert dest.exists() and "crmkit restore" in result.output
+    # the same name again: refused with a clean error, replaced with --force
+    again = runner.invoke(main, ["backup", str(store_copy), "--out", str(dest)])
+    assert again.exit_code == 1 and "already exists" in again.output and "--force" in again.output
+    assert "Traceback" not in again.output
+    assert runner.invoke(main, ["backup", str(store_copy), "--out", str(dest), "--force"]).exit_code == 0
+    # a folder as --out: the file is named after the store
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    assert runner.invoke(main, ["backup", str(store_copy), "--out", str(folder)]).exit_code == 0
+    assert [p.name.startswith("crm-") for p in folder.iterdir()] == [True]
+
+    target = tmp_path / "restored.sqlite"
+    result = runner.invoke(main, ["restore", str(dest), "--to", str(target)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(target) as a, sqlite3.connect(store_copy) as b:
+        for table in ("contacts", "source_rows", "issues", "audit_log"):
+            assert a.execute(f"select count(*) from {table}").fetchone() == \
+                b.execute(f"select count(*) from {table}").fetchone()
+    # restoring over a store that holds data needs --force
+    refused = runner.invoke(main, ["restore", str(dest), "--to", str(target)])
+    assert refused.exit_code == 1 and "--force" in refused.output and "Traceback" not in refused.output
+    assert runner.invoke(main, ["restore", str(dest), "--to", str(target), "--force"]).exit_code == 0
+
+
+def test_backup_and_restore_errors_are_one_clean_line(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["backup", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "b.sqlite")])
+    assert result.exit_code == 1 and "no crmkit store here" in result.output and "Traceback" not in result.output
+    not_a_backup = tmp_path / "notes.sqlite"
+    not_a_backup.write_text("hello")
+    result = runner.invoke(main, ["restore", str(not_a_backup), "--to", str(tmp_path / "crm.sqlite")])
+    assert result.exit_code == 1 and "notes.sqlite" in result.output and "Traceback" not in result.output
+    result = runner.invoke(main, ["restore", str(tmp_path / "nope.sqlite"), "--to", str(tmp_path / "crm.sqlite")])
+    assert result.exit_code == 1 and "no backup file here" in result.output

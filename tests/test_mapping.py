@@ -88,3 +88,25 @@ def test_bad_mappings_say_what_to_fix(tmp_path):
     m = Mapping.from_json('{"sheets": [{"file": "a.csv", "entity": "contact", "columns": {"Gone": "email"}}]}')
     with pytest.raises(MappingError, match="a.csv.*'Gone'"):
         map_sheets([_raw(["Mail"], name="a.csv")], m)
+
+
+def test_a_saved_header_row_is_replayed_by_migrate(tmp_path):
+    """A mapping that pins the header row (the app's override) makes migrate read the sheet from there."""
+    import crmkit
+    from crmkit.read import read
+
+    path = tmp_path / "leads.csv"
+    # a group-heading row that looks like a header: detection takes row 1, the user pins row 2
+    path.write_text("Kunde,Kontakt,Adresse\nVorname,Nachname,E-Mail\nAnna,Schmidt,anna@example.de\n"
+                    "Jürgen,Weiß,JUERGEN@EXAMPLE.DE\n", encoding="utf-8")
+    assert read(path)[0].header_row == 1
+    pinned = infer_mapping(read(path, header_row=2)[0])
+    assert pinned.header_row == 2 and pinned.columns["E-Mail"] == "email"
+    mapping_path = tmp_path / "mapping.json"
+    Mapping([pinned]).save(mapping_path)
+
+    crmkit.migrate([path], tmp_path / "crm.sqlite", mapping=mapping_path)
+    tables = crmkit.read_store(tmp_path / "crm.sqlite")
+    assert sorted(tables["contacts"]["email"]) == ["anna@example.de", "juergen@example.de"]
+    rows = tables["source_rows"].sort_values("source_row")
+    assert list(rows["source_row"]) == [3, 4]  # the file's own row numbers, header on line 2

@@ -321,3 +321,14 @@ def test_read_paths_walks_folders_and_collects_errors(tmp_path):
     assert len(errors) == 1 and "bad.csv" in str(errors[0])
     sheets, errors = read_paths([DATA / "gbk_chinese.csv", tmp_path / "gone.csv"])
     assert len(sheets) == 1 and "gone.csv" in str(errors[0])
+
+
+def test_skipped_rows_that_held_something_become_issue_rows():
+    raw = only(DATA / "titles_footer.csv")
+    issues = raw.skipped_issues
+    assert list(issues.columns) == ISSUE_COLUMNS
+    # blank rows are not listed; titles, repeated headers and totals are, with what they held
+    assert issues["source_row"].tolist() == [1, 6, 8]
+    assert issues["problem"].tolist() == ["skipped: above the header row (title or notes)",
+                                          "skipped: repeated header row", "skipped: footer/total row"]
+    assert issues["value"].notna().all() and issues["source_file"].eq("titles_footer.csv").all()

@@ -98,3 +98,14 @@ def test_raw_values_are_recoverable(tables, sample_dir):
             stored = json.loads(src.loc[(raw.source_file, raw.sheet, row), "raw"])
             assert {k: v for k, v in stored.items() if v is not None} == \
                 {k: v for k, v in values.items() if pd.notna(v)}
+
+
+def test_rows_the_reader_skips_are_reported_not_lost(tables):
+    """Title rows above the header and a 'Total:' footer are not data rows, but a user sees them as issues."""
+    issues, src = tables["issues"], tables["source_rows"]
+    skipped = issues[issues["problem"].astype(str).str.startswith("skipped")]
+    footer = skipped[skipped["value"].astype(str).str.contains("Total", case=False)]
+    assert len(footer) >= 1 and footer["source_row"].notna().all()
+    where = set(zip(skipped["source_file"], skipped["source_sheet"], skipped["source_row"].astype(int)))
+    stored = set(zip(src["source_file"], src["source_sheet"], src["source_row"].astype(int)))
+    assert not where & stored  # a skipped row never also became a data row

@@ -1,6 +1,8 @@
 """The SQL store: schema, round trips, atomic writes, identifiers never built from data."""
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -87,3 +89,110 @@ def test_url_and_schema_are_sqlalchemy(tmp_path):
     assert set(TABLE_COLUMNS) <= set(insp.get_table_names())
     assert [c["name"] for c in insp.get_columns("source_rows")][:6] == [
         "source_file", "source_sheet", "source_row", "entity", "record_id", "raw"]
+
+
+def test_a_write_based_on_a_stale_read_is_refused(tmp_path):
+    """Lost update: A reads, B writes, A writes what it computed from its old read -> StoreError, B kept."""
+    path = tmp_path / "crm.sqlite"
+    Store(path).write(replace={"contacts": _contacts()})
+    a, b = Store(path), Store(path)
+    seen = a.read_table("contacts")
+    assert a.seen_counter == 1
+    b.read_table("contacts")
+    b.write(append={"contacts": pd.DataFrame({"contact_id": ["B1"]})})
+    with pytest.raises(StoreError, match="the store changed while this migration ran .*run it again"):
+        a.write(replace={"contacts": seen})
+    assert "B1" in set(Store(path).read_table("contacts")["contact_id"])
+    # after reading again, A may write; an explicit expect_counter=None skips the check
+    a.write(replace={"contacts": a.read_table("contacts")})
+    with pytest.raises(StoreError, match="changed"):
+        a.write(append={"audit_log": pd.DataFrame({"action": ["x"]})}, expect_counter=0)
+    a.write(append={"audit_log": pd.DataFrame({"action": ["x"]})}, expect_counter=None)
+
+
+def test_unchanged_tables_are_not_rewritten(tmp_path, monkeypatch):
+    import crmkit.store as store_mod
+
+    path = tmp_path / "crm.sqlite"
+    Store(path).write(replace={"contacts": _contacts(), "deals": pd.DataFrame({"deal_id": ["D1"]})})
+    store = Store(path)
+    tables = store.read_tables(["contacts", "deals"])
+    written = []
+    real_insert = store_mod._insert
+    monkeypatch.setattr(store_mod, "_insert", lambda conn, name, df: (written.append(name), real_insert(conn, name, df)))
+    # same content in another row order and dtype: nothing to rewrite; the counter still moves
+    store.write(replace={"contacts": tables["contacts"].iloc[::-1].astype(object), "deals": tables["deals"]})
+    assert written == [] and store.change_counter() == 2
+    changed = tables["contacts"].assign(full_name=["A", "B", "C"])
+    store.write(replace={"contacts": changed, "deals": tables["deals"]})
+    assert written == ["contacts"]
+    assert Store(path).read_table("contacts")["full_name"].tolist() == ["A", "B", "C"]
+
+
+def test_pairs_are_stored_one_way_round_and_tables_read_in_key_order(tmp_path):
+    store = Store(tmp_path / "crm.sqlite")
+    store.write(replace={
+        "review_queue": pd.DataFrame({"pair_id": [2, 1], "record_id_l": ["R9", "R1"], "record_id_r": ["R2", "R3"],
+                                      "contact_id_l": ["C9", "C1"], "contact_id_r": ["C2", "C3"]}),
+        "match_pairs": pd.DataFrame({"record_id_l": ["R9", "R5"], "record_id_r": ["R2", "X1"],
+                                     "decision": ["review", "link"]}),
+        "decisions": pd.DataFrame({"kind": ["never", "edit"], "record_id_l": ["R8", "R7"], "record_id_r": ["R4", None]}),
+        "issues": pd.DataFrame({"source_file": ["b.csv", "a.csv", "a.csv"], "source_row": [2, 9, 3]}),
+    })
+    rq = store.read_table("review_queue")
+    assert rq[["pair_id", "record_id_l", "record_id_r", "contact_id_l", "contact_id_r"]].values.tolist() == [
+        [1, "R1", "R3", "C1", "C3"], [2, "R2", "R9", "C2", "C9"]]
+    mp = store.read_table("match_pairs")
+    assert mp[["record_id_l", "record_id_r"]].values.tolist() == [["R2", "R9"], ["R5", "X1"]]  # a link keeps its way
+    d = store.read_table("decisions")
+    assert d["record_id_l"].tolist() == ["R4", "R7"] and d["record_id_r"].iloc[0] == "R8"
+    assert d["record_id_r"].isna().iloc[1]
+    assert store.read_table("issues")[["source_file", "source_row"]].values.tolist() == [
+        ["a.csv", 3], ["a.csv", 9], ["b.csv", 2]]
+
+
+def test_database_errors_become_store_errors_with_a_fix(tmp_path):
+    store = Store(tmp_path / "crm.sqlite")
+    store.write(replace={"contacts": _contacts()})
+    with pytest.raises(StoreError, match="breaks a key or constraint.*hint: nothing was written"):
+        store.write(replace={"deals": pd.DataFrame({"deal_id": ["D1", "D1"]})})
+    with pytest.raises(StoreError, match="cannot connect to the database.*hint: check the URL") as info:
+        Store("postgresql://me:secret@127.0.0.1:1/nodb").write(replace={"contacts": _contacts()})
+    assert "secret" not in str(info.value)
+
+
+def test_stale_temp_files_of_killed_writers_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    path = tmp_path / "crm.sqlite"
+    stale = tmp_path / f".crm.sqlite.tmp-{dead_pid}"
+    live = tmp_path / f".crm.sqlite.tmp-{os.getppid()}"  # a running process: may still be writing
+    other = tmp_path / f".other.sqlite.tmp-{dead_pid}"
+    for p in (stale, live, other):
+        p.write_bytes(b"half written")
+    Store(path).write(replace={"contacts": _contacts()})
+    assert not stale.exists() and live.exists() and other.exists()
+    assert Store(path).read_table("contacts")["contact_id"].tolist() == ["C1", "C2", "C3"]
+
+
+def test_new_store_is_not_replaced_by_a_concurrent_creator(tmp_path, monkeypatch):
+    """Two writers create the same new file: the second does not silently replace the first."""
+    import crmkit.store as store_mod
+
+    path = tmp_path / "crm.sqlite"
+    real = store_mod._publish
+
+    def publish(tmp, final, target):
+        if not final.exists():  # the other writer wins the race
+            monkeypatch.setattr(store_mod, "_publish", real)
+            Store(path).write(replace={"contacts": pd.DataFrame({"contact_id": ["FIRST"]})})
+        return real(tmp, final, target)
+
+    monkeypatch.setattr(store_mod, "_publish", publish)
+    with pytest.raises(StoreError, match="changed"):
+        Store(path).write(replace={"contacts": _contacts()})
+    assert Store(path).read_table("contacts")["contact_id"].tolist() == ["FIRST"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite"]

@@ -3,7 +3,9 @@
 Rules:
 
 * "Last, First" and "First Last" are split when first/last are missing; name
-  particles (van der, von, de la, ...) stay with the last name.
+  particles (van der, von, de la, ...) stay with the last name. A lone name is the first name
+  when it is a known given name ("Jürgen", "Bob"), else the last name ("Schneider", and any
+  given name the list does not know).
 * Leading honorifics (Mr, Mrs, Dr., Herr, Frau, Dr. med., M., Mme, Sr., Sra., ...)
   and the Chinese suffixes 先生/女士/小姐 go to ``salutation``.
 * Only names written in ALL CAPS or all lower case are re-cased (McDonald,
@@ -19,7 +21,9 @@ Rules:
 """
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -121,14 +125,31 @@ def _take_salutation(tokens: list[str], country: str | None) -> tuple[list[str],
     return found, tokens
 
 
+@functools.cache
+def _given_names() -> frozenset[str]:
+    # the matcher's nickname table is plain data (no matching code): every nickname and full form in it
+    from crmkit.match._nicknames import NICKNAMES
+
+    return frozenset(NICKNAMES) | frozenset(NICKNAMES.values())
+
+
+def _is_given_name(word: str) -> bool:
+    """Is a lone word a known given name (Jürgen, Juergen, Bob, Liz)? A lone surname and a given name
+    the list does not know cannot be told apart."""
+    low = unicodedata.normalize("NFKD", word.casefold())
+    plain = "".join(ch for ch in low if not unicodedata.combining(ch))
+    spelled = unicodedata.normalize("NFC", low).replace("ü", "ue").replace("ö", "oe").replace("ä", "ae")
+    return plain in _given_names() or spelled in _given_names()
+
+
 def _split_western(tokens: list[str]) -> tuple[str | None, str | None]:
     """['Jan', 'van', 'der', 'Berg'] -> ('Jan', 'van der Berg')."""
     tokens = [t for t in tokens if t]
     while len(tokens) > 2 and tokens[-1].lower().rstrip(",") in _NAME_SUFFIXES:
         tokens = tokens[:-1]
     tokens[-1] = tokens[-1].rstrip(",")
-    if len(tokens) == 1:
-        return None, tokens[0]
+    if len(tokens) == 1:      # a lone name: a known given name is the first name, anything else the last
+        return (tokens[0], None) if _is_given_name(tokens[0]) else (None, tokens[0])
     start = len(tokens) - 1
     while start > 1 and tokens[start - 1].lower() in _PARTICLES:
         start -= 1

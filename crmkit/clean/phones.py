@@ -105,6 +105,140 @@ def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, st
     return phonenumbers.format_number(number, _E164), ext, None
 
 
+_E164_SHAPE = re.compile(r"^\+[1-9]\d{6,14}$")
+_COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@lru_cache(maxsize=None)
+def _national_prefix(country_code: int) -> re.Pattern | None:
+    """The pattern phonenumbers strips from a national number of this country code, if any."""
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    prefix = metadata.national_prefix_for_parsing if metadata is not None else None
+    return re.compile(prefix) if prefix else None
+
+
+_TYPE_DESCS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+               "fixed_line")
+
+
+class _Validator:
+    """``phonenumbers._number_type_helper(nsn, metadata) != UNKNOWN`` as one regex call per number.
+
+    The general description must match, then any of the type descriptions (the same set and the
+    same length rules phonenumbers checks one by one), joined per national number length into one
+    alternation.
+    """
+
+    def __init__(self, metadata) -> None:
+        self.metadata = metadata
+        general = self._desc(metadata.general_desc)
+        self.general = (general[0], re.compile(general[1])) if general is not None else None
+        descs = [getattr(metadata, name) for name in _TYPE_DESCS]
+        if not metadata.same_mobile_and_fixed_line_pattern:
+            descs.append(metadata.mobile)
+        self.types = [d for d in (self._desc(x) for x in descs) if d is not None]
+        self.by_length: dict[int, re.Pattern | None] = {}
+
+    @staticmethod
+    def _desc(desc) -> tuple[frozenset[int], str] | None:
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return frozenset(desc.possible_length), desc.national_number_pattern
+
+    def _union(self, length: int) -> re.Pattern | None:
+        if length not in self.by_length:
+            parts = [p for lengths, p in self.types if not lengths or length in lengths]
+            self.by_length[length] = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+        return self.by_length[length]
+
+    def known_type(self, nsn: str) -> bool:
+        if self.general is None:
+            return False
+        lengths, pattern = self.general
+        if lengths and len(nsn) not in lengths or not pattern.fullmatch(nsn):
+            return False
+        union = self._union(len(nsn))
+        return union is not None and union.fullmatch(nsn) is not None
+
+
+@lru_cache(maxsize=None)
+def _validator(region: str, country_code: int) -> _Validator | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region.upper())
+    return _Validator(metadata) if metadata is not None else None
+
+
+@lru_cache(maxsize=None)
+def _leading_digits(region: str) -> re.Pattern | None | bool:
+    """The region's leading-digits pattern; False when the region has no metadata."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+    if metadata is None:
+        return False
+    return re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+
+
+def _is_valid(cc: int, nsn: str) -> bool:
+    """``phonenumbers.is_valid_number`` for a number without leading zeros, mirrored step by step."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc)
+    if not regions:
+        return False
+    region = regions[0] if len(regions) == 1 else None
+    if region is None:  # region_code_for_number over a shared calling code (+1, +44, +7...)
+        for code in regions:
+            leading = _leading_digits(code)
+            if leading is False:
+                continue
+            if leading is not None:
+                if leading.match(nsn):
+                    region = code
+                    break
+            elif (v := _validator(code, cc)) is not None and v.known_type(nsn):
+                region = code
+                break
+    if region is None:
+        return False
+    if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY and \
+            cc != phonenumbers.country_code_for_valid_region(region):
+        return False
+    validator = _validator(region, cc)
+    return validator is not None and validator.known_type(nsn)
+
+
+def _parse_e164(text: str) -> tuple[str | None, str | None, str | None] | None:
+    """Fast path for a value that is already '+' and 7–15 digits: the result of :func:`_parse_one`, or None.
+
+    Builds the number phonenumbers.parse would build (country code = the first 1–3 digits that are a
+    calling code, the rest as national number) without parsing, and only asks ``is_valid_number``.
+    Returns None, to take the full path, whenever parse could do more than that: no calling code,
+    a national number with a leading zero (Italian-style numbers) or one that starts with the
+    country's national prefix (parse may strip it).
+    """
+    for size in (1, 2, 3):
+        cc = int(text[1:1 + size])
+        if cc in _COUNTRY_CODES:
+            break
+    else:
+        return None
+    nsn = text[1 + size:]
+    if len(nsn) < 2 or nsn[0] == "0":
+        return None
+    prefix = _national_prefix(cc)
+    if prefix is not None and prefix.match(nsn):
+        return None
+    if _is_valid(cc, nsn):
+        return text, None, None
+    return text, None, "not a valid phone number for its country code"
+
+
+def _clean_one(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
+    """:func:`_parse_one`, through the fast path when the value is already in E.164 shape."""
+    if _E164_SHAPE.match(raw):
+        fast = _parse_e164(raw)
+        if fast is not None:
+            return fast
+    return _parse_one(raw, region)
+
+
 def _region_series(region: pd.Series | str | None, index: pd.Index) -> pd.Series:
     if isinstance(region, pd.Series):
         return region.astype(object).where(region.notna(), None)
@@ -134,7 +268,7 @@ def clean_phones(values: pd.Series, region: pd.Series | str | None = None) -> Cl
     else:
         codes, uniq = factorize(values)
         items = [(v, region) for v in uniq]
-    results = [_parse_one(v, r) for v, r in items]
+    results = [_clean_one(v, r) for v, r in items]
     phone, ext, problems = (take([res[i] for res in results], codes) for i in range(3))
     frame = pd.DataFrame({"phone": phone, "phone_ext": ext}, index=index, dtype=object)
     return CleanResult(frame, problems_series(problems, index))

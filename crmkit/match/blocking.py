@@ -82,6 +82,15 @@ def _key_cjk_name(p: pd.DataFrame):
     return p["cjk"]
 
 
+def _key_cjk_pinyin(p: pd.DataFrame):
+    """Pinyin of a CJK name (sorted family|given) and the same key of Latin names that equal one: 周刚 meets
+    'Gang Zhou' and 'Zhou Gang'. Latin names without a CJK counterpart get no key (name_tokens has them)."""
+    cjk = _sorted_pair(p["py_family"], p["py_given"])
+    latin = _sorted_pair(p["fn"], p["ln"])
+    latin = latin.where(latin.isin(set(cjk.dropna())), None)
+    return cjk.where(cjk.notna(), latin)
+
+
 def _key_email_local(p: pd.DataFrame):
     loc = p["email_local"]
     ok = loc.str.len().fillna(0).ge(5) & ~loc.isin(_GENERIC_LOCAL)
@@ -92,7 +101,8 @@ BLOCKING_KEYS: dict[str, Callable[[pd.DataFrame], pd.Series | list[pd.Series]]] 
     "email": _key_email, "phone": _key_phone, "name_tokens": _key_name_tokens,
     "name_prefixes": _key_name_prefixes, "phonetic_initial": _key_phonetic_initial,
     "surname_company": _key_surname_company, "surname_postcode": _key_surname_postcode,
-    "surname_city": _key_surname_city, "cjk_name": _key_cjk_name, "email_local": _key_email_local,
+    "surname_city": _key_surname_city, "cjk_name": _key_cjk_name,
+    "cjk_pinyin": _key_cjk_pinyin, "email_local": _key_email_local,
 }
 
 

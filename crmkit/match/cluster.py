@@ -4,12 +4,18 @@ Connected components are computed with array "hook and shortcut" union-find over
 A plain component can chain dissimilar records through weak links (A–B strong, B–C weak, A and C
 clearly different people). The guard rule:
 
-* a component is *suspect* when two of its members have a scored pair with
-  ``match_weight < settings.cannot_link_weight`` (strong evidence against), or when it has more
-  than ``settings.max_cluster_size`` members;
+* a component is *suspect* when two of its members have a *cannot-link* pair, or when it has more
+  than ``settings.max_cluster_size`` members. A scored pair is a cannot-link when its
+  ``match_weight < settings.cannot_link_weight`` (strong evidence against). It is a *soft*
+  cannot-link when it is not a merge on its own and its fields other than the name add up to
+  ``<= settings.cannot_link_contradiction`` bits: two Antoine Michels with different phones and
+  companies score about +2 directly (a review pair) and must not be chained together by name-only
+  records (order customers) that match both, while one person who changed job may still be joined
+  through a record that shares an email or a phone with each;
 * a suspect component is rebuilt greedily from its edges, strongest ``match_weight`` first; an edge
-  is skipped when joining its two groups would put a cannot-link pair together or exceed
-  ``max_cluster_size``. Skipped edges are the weakest links of the chain.
+  is skipped when joining its two groups would put a cannot-link pair together (a soft one: only when
+  the edge rests on the name alone, no other field agreeing) or exceed ``max_cluster_size``.
+  Skipped edges are the weakest links of the chain.
 
 ``find_duplicates`` scores every pair inside small merged components (so the cannot-links are
 known) and demotes skipped edges from 'merge' to 'review'; :func:`cluster` applies the same
@@ -51,25 +57,33 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def guard(n: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray, cannot_a: np.ndarray,
-          cannot_b: np.ndarray, max_size: int) -> np.ndarray:
-    """Mask of edges kept after breaking suspect components (see the module docstring)."""
+          cannot_b: np.ndarray, max_size: int, soft: np.ndarray | None = None,
+          weak: np.ndarray | None = None) -> np.ndarray:
+    """Mask of edges kept after breaking suspect components (see the module docstring).
+
+    ``soft`` marks the cannot-links that only ``weak`` edges (name-only links) may not cross.
+    """
     keep = np.ones(len(a), bool)
     if len(a) == 0:
         return keep
     label = components(n, a, b)
     sizes = np.bincount(label, minlength=n)
     suspect = sizes > max_size
+    soft = np.zeros(len(cannot_a), bool) if soft is None else np.asarray(soft, bool)
+    weak = np.zeros(len(a), bool) if weak is None else np.asarray(weak, bool)
     if len(cannot_a):
         inside = label[cannot_a] == label[cannot_b]
         suspect[label[cannot_a[inside]]] = True
-        cannot_a, cannot_b = cannot_a[inside], cannot_b[inside]
+        cannot_a, cannot_b, soft = cannot_a[inside], cannot_b[inside], soft[inside]
     if not suspect.any():
         return keep
     edge_sus = np.flatnonzero(suspect[label[a]])
-    cannot: dict[int, set[int]] = {}
-    for x, y in zip(cannot_a.tolist(), cannot_b.tolist()):
-        cannot.setdefault(x, set()).add(y)
-        cannot.setdefault(y, set()).add(x)
+    cannot: dict[int, set[int]] = {}          # every cannot-link
+    hard: dict[int, set[int]] = {}            # those that strong edges may not cross either
+    for x, y, sft in zip(cannot_a.tolist(), cannot_b.tolist(), soft.tolist()):
+        for table in ((cannot,) if sft else (cannot, hard)):
+            table.setdefault(x, set()).add(y)
+            table.setdefault(y, set()).add(x)
     parent: dict[int, int] = {}
     members: dict[int, list[int]] = {}
 
@@ -92,7 +106,8 @@ def guard(n: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray, cannot_a: np
             continue
         if len(mx) > len(my):
             rx, ry, mx, my = ry, rx, my, mx
-        if any(cannot.get(v) and not cannot[v].isdisjoint(my) for v in mx):
+        table = cannot if weak[e] else hard
+        if any(table.get(v) and not table[v].isdisjoint(my) for v in mx):
             keep[e] = False
             continue
         parent[rx] = ry
@@ -101,11 +116,35 @@ def guard(n: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray, cannot_a: np
     return keep
 
 
+_OTHER_FIELDS = ("email", "phone", "company", "address")
+
+
+def other_evidence(pairs: pd.DataFrame | dict) -> tuple[np.ndarray, np.ndarray]:
+    """Bits for and against a pair from its fields other than the name: sums of the positive and of the
+    negative ``weight_<field>`` columns of a pair frame (or arrays of a ``{field: weights}`` dict)."""
+    prefix = "" if isinstance(pairs, dict) else "weight_"
+    cols = [np.nan_to_num(np.asarray(pairs[prefix + f], dtype=float)) for f in _OTHER_FIELDS if prefix + f in pairs]
+    if not cols:
+        n = len(next(iter(pairs.values()))) if isinstance(pairs, dict) and pairs else len(pairs)
+        return np.zeros(n), np.zeros(n)
+    mat = np.stack(cols)
+    return np.maximum(mat, 0).sum(axis=0), np.minimum(mat, 0).sum(axis=0)
+
+
+def cannot_links(weight: np.ndarray, against: np.ndarray, merged: np.ndarray, settings
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the cannot-link pairs and of those among them that are *soft* (see the module docstring)."""
+    hard = weight < settings.cannot_link_weight
+    soft = ~hard & ~merged & (against <= settings.cannot_link_contradiction)
+    return hard | soft, soft
+
+
 def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd.Series:
     """record_id → cluster label (a member's record_id) from accepted pairs.
 
     Pairs with ``decision == 'merge'`` (all pairs if there is no decision column) are edges; pairs
-    with ``match_weight < settings.cannot_link_weight`` are cannot-links for the chain guard.
+    with ``match_weight < settings.cannot_link_weight``, and non-merge pairs whose ``weight_<field>``
+    columns contradict (see the module docstring), are cannot-links for the chain guard.
     Records in no pair get their own label.
     """
     from crmkit.match.settings import MatchSettings
@@ -121,8 +160,12 @@ def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd
     w = pd.to_numeric(pairs["match_weight"], errors="coerce").fillna(0).to_numpy(float) \
         if "match_weight" in pairs else np.zeros(len(pairs))
     is_edge = ok & (pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else True)
-    is_cannot = ok & (w < settings.cannot_link_weight)
+    merged = pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else np.ones(len(pairs), bool)
+    support, against = other_evidence(pairs)
+    is_cannot, soft = cannot_links(w, against, merged, settings)
+    is_cannot &= ok
     a, b, we = pl[is_edge], pr[is_edge], w[is_edge]
-    keep = guard(n, a, b, we, pl[is_cannot], pr[is_cannot], settings.max_cluster_size)
+    keep = guard(n, a, b, we, pl[is_cannot], pr[is_cannot], settings.max_cluster_size, soft[is_cannot],
+                 support[is_edge] <= 0)
     label = components(n, a[keep], b[keep])
     return pd.Series(ids.to_numpy()[label], index=ids, name="cluster")

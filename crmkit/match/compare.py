@@ -7,7 +7,8 @@ similarities are computed once per *unique pair of values* with ``rapidfuzz.proc
 The ladders (first level that applies wins):
 
 ======== ==================================================================================
-name     null, exact, swapped, nickname, typo, near, initials, first_only, surname_only, else
+name     null, exact, swapped, nickname, typo, near, initials, first_only, surname_only, romanised, else
+         (romanised: a CJK name whose pinyin is the other's Latin name, 周刚 / Gang Zhou; needs pypinyin)
 email    null, exact, same_local_part, typo, else
 phone    null, exact, last_digits, one_digit, else      (phone and mobile pooled, any of 2×2)
 company  null, exact, fuzzy, else                       (on company_key)
@@ -37,7 +38,7 @@ from crmkit.match._nicknames import NICKNAMES
 
 LADDERS: dict[str, list[str]] = {
     "name": ["null", "exact", "swapped", "nickname", "typo", "near", "initials", "first_only", "surname_only",
-             "else"],
+             "romanised", "else"],
     "email": ["null", "exact", "same_local_part", "typo", "else"],
     "phone": ["null", "exact", "last_digits", "one_digit", "else"],
     "company": ["null", "exact", "fuzzy", "else"],
@@ -74,6 +75,46 @@ def _street(text) -> str | None:
     return " ".join(t.split()) or None
 
 
+_TRANSLIT = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+
+
+def _name_made(local: str, fn: str, ln: str) -> bool:
+    """Is an email local part made of the name: anna.weber, aweber, mueller.t for Müller (folded 'muller')?"""
+    if not local:
+        return False
+    loc = re.sub(r"[^a-z]", "", local)
+    alt = loc
+    for a, b in _TRANSLIT:
+        alt = alt.replace(a, b)
+    return any(len(part) >= k and (part in loc or part in alt) for part, k in ((ln, 2), (fn, 3)))
+
+
+# Family names of two characters, and family-name characters read otherwise than in ordinary words
+_COMPOUND_FAMILY = {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "慕容", "尉迟", "令狐", "公孙", "夏侯", "长孙",
+                    "宇文", "司徒", "端木", "独孤", "南宫", "西门", "澹台", "轩辕", "呼延", "万俟", "单于", "申屠"}
+_FAMILY_READING = {"单": "shan", "曾": "zeng", "解": "xie", "区": "ou", "仇": "qiu", "朴": "piao", "查": "zha",
+                   "盖": "ge", "缪": "miao", "覃": "qin", "乐": "yue", "翟": "zhai", "尉迟": "yuchi", "长孙": "zhangsun",
+                   "万俟": "moqi", "单于": "chanyu", "便": "pian", "秘": "bi", "沈": "shen", "种": "chong"}
+
+
+def _pinyin_parts(name: str) -> tuple[str, str] | None:
+    """Tone-less pinyin (family, given) of a CJK full name written family name first: 周刚 -> ('zhou', 'gang').
+
+    ü is written u, as in passports' usual 'Lu'/'Nu' and in folded Latin names. None without pypinyin
+    (the pinyin key and level are then skipped) or for names not made of 2-4 CJK characters only.
+    """
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:         # optional at this point: matching works without the pinyin level
+        return None
+    if not (2 <= len(name) <= 4) or len(_CJK.findall(name)) != len(name):
+        return None
+    k = 2 if name[:2] in _COMPOUND_FAMILY and len(name) > 2 else 1
+    syll = [x.replace("v", "u") for x in lazy_pinyin(name, style=Style.NORMAL)]
+    family = _FAMILY_READING.get(name[:k]) or "".join(syll[:k])
+    return family, "".join(syll[k:])
+
+
 def _name_part(text) -> str | None:
     if text is None or text != text:
         return None
@@ -94,7 +135,8 @@ def _text(s: pd.Series) -> pd.Series:
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Normalised matching columns, positional index 0..n-1 (the input is not changed).
 
-    Columns: record_id, fn, ln, fn_canon, full (folded 'fn ln'), cjk, email, email_local, phone1,
+    Columns: record_id, fn, ln, fn_canon, full (folded 'fn ln'), cjk, py_family and py_given (pinyin of
+    a CJK name), email, email_local, phone1,
     phone2, company_key, street, postcode, city, country, name_key (for term frequencies).
     """
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
@@ -112,12 +154,19 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         toks = _on_unique(full[need], lambda v: tuple(_fold(v).split()) or None)
         fn[need] = toks.map(lambda t: t[0] if t and len(t) > 1 else None)
         ln[need] = toks.map(lambda t: "".join(t[1:]) if t and len(t) > 1 else (t[0] if t else None))
+    # a lone name ('Jürgen' as first name, 'Schneider' as last name: the cleaner cannot always tell) is
+    # held in ln, and the swapped orientation compares it with either part of the other's name
+    lone = fn.notna() & ln.isna()
+    ln[lone], fn[lone] = fn[lone], None
     out["fn"] = fn.to_numpy()
     out["ln"] = ln.to_numpy()
     out["fn_canon"] = _on_unique(fn, lambda v: NICKNAMES.get(v, v)).to_numpy()
     out["full"] = (fn.fillna("") + " " + ln.fillna("")).str.strip().replace("", None).to_numpy()
     out["cjk"] = cjk.to_numpy()
     out["name_key"] = pd.Series(out["full"]).fillna(pd.Series(out["cjk"])).to_numpy()
+    py = _on_unique(cjk, _pinyin_parts)
+    out["py_family"] = py.map(lambda t: t[0] if t else None).to_numpy()
+    out["py_given"] = py.map(lambda t: t[1] if t else None).to_numpy()
 
     email = _on_unique(_col(df, "email").reset_index(drop=True),
                        lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
@@ -219,7 +268,8 @@ def _name_levels(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
     fnc, lnc, fcc, lcc = p["fn_c"], p["ln_c"], p["fcan_c"], p["lcan_c"]
     fl, ll, cl_ = fnc[l], lnc[l], fcc[l]
     level = _name_ladder(p, fl, ll, cl_, fnc[r], lnc[r], fcc[r], l, r, params)
-    sw_ok = (fnc[r] >= 0) & (lnc[r] >= 0) & (fl >= 0)
+    # swapped columns; also a lone name (held in ln by prepare) against the other's first name
+    sw_ok = (fnc[r] >= 0) & (lnc[r] >= 0) & ((fl >= 0) | (ll >= 0))
     if sw_ok.any():
         idx = np.flatnonzero(sw_ok)
         sw = _name_ladder(p, fl[idx], ll[idx], cl_[idx], lnc[r][idx], fnc[r][idx], lcc[r][idx], l[idx], r[idx],
@@ -231,6 +281,15 @@ def _name_levels(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
     cjk_both = (cjl >= 0) & (cjr >= 0) & ~((lnc[l] >= 0) & (lnc[r] >= 0))
     level[cjk_both] = np.where(_eq(cjl, cjr)[cjk_both], 1, len(LADDERS["name"]) - 1)
     level[~(((lnc[l] >= 0) & (lnc[r] >= 0)) | cjk_both)] = 0
+    # a CJK name against a Latin one: its pinyin in either order ('Gang Zhou', 'Zhou Gang'); no evidence otherwise
+    fam, giv, fn, ln = (p.frame[c].to_numpy(dtype=object) for c in ("py_family", "py_given", "fn", "ln"))
+    for a, b in ((l, r), (r, l)):
+        mixed = np.flatnonzero((cjl if a is l else cjr) >= 0)
+        mixed = mixed[(lnc[b][mixed] >= 0) & (fnc[b][mixed] >= 0) & (lnc[a][mixed] < 0)]
+        if len(mixed):
+            fa, ga, fb, lb = fam[a[mixed]], giv[a[mixed]], fn[b[mixed]], ln[b[mixed]]
+            same = (fa != None) & (((fa == lb) & (ga == fb)) | ((fa == fb) & (ga == lb)))  # noqa: E711
+            level[mixed[same]] = LADDERS["name"].index("romanised")
     return level
 
 
@@ -247,6 +306,9 @@ def _email_levels(p: dict, l, r, params) -> np.ndarray:
         & p["local_personal"][r]
     level = _select([_eq(el, er), _eq(ll, lr) & long_local, typo], len(l),
                     default=len(LADDERS["email"]) - 1)
+    # anna.weber@gmail.com / anna.weber@acme.com: the same person's private and work address as often
+    # as two namesakes' addresses; it says nothing the name does not say already
+    level[_eq(ll, lr) & ~long_local & (level == len(LADDERS["email"]) - 1)] = 0
     level[(el < 0) | (er < 0)] = 0
     return level
 
@@ -349,10 +411,13 @@ class Prepared:
         c["fn_len"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str.len().fillna(0).to_numpy()
         local = pd.Series(prep["email_local"].to_numpy(), dtype=object)
         c["local_len"] = local.str.len().fillna(0).to_numpy()
-        # a local part made of the person's name alone (anna.weber) is shared by namesakes; one with
-        # digits or without the last name is personal
-        lns = pd.Series(prep["ln"].to_numpy(), dtype=object).fillna("\x00")
-        has_ln = np.array([ln_ in loc_ for ln_, loc_ in zip(lns.tolist(), local.fillna("").tolist())])
+        # a local part made of the person's name alone (anna.weber, mueller.t) is shared by namesakes;
+        # one with digits or without the name is personal
+        trio = pd.DataFrame({"loc": local.fillna(""), "fn": pd.Series(prep["fn"].to_numpy(), dtype=object).fillna(""),
+                             "ln": pd.Series(prep["ln"].to_numpy(), dtype=object).fillna("")})
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(trio))
+        made = np.array([_name_made(*t) for t in uniq.tolist()] + [False], dtype=bool)
+        has_ln = made[codes] if len(codes) else np.zeros(0, bool)
         c["email_digits"] = pd.Series(prep["email"].to_numpy(), dtype=object).str.replace(
             r"\D", "", regex=True).fillna("").to_numpy()
         c["local_personal"] = (local.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from crmkit.errors import CrmkitError
 from crmkit.match.blocking import _pairs_in_groups, block_pairs
-from crmkit.match.cluster import components, guard
+from crmkit.match.cluster import cannot_links, components, guard, other_evidence
 from crmkit.match.compare import Prepared, compare_pairs, prepare
 from crmkit.match.scoring import pair_frame, score, train
 from crmkit.match.settings import MatchSettings
@@ -51,6 +51,8 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     settings = settings if settings is not None else MatchSettings()
     settings.validate()
     _check_input(df)
+    # the same records in any order give the same pairs (random u pairs are drawn by position)
+    df = df.iloc[np.argsort(df["record_id"].astype(str).to_numpy(), kind="stable")]
     prep = Prepared(prepare(df), settings.comparison("phone").params if any(
         c.field == "phone" for c in settings.comparisons) else None)
     n = prep.n
@@ -81,9 +83,11 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
             levels, weights = _concat(levels, xlev), _concat(weights, xw)
             total, prob = np.concatenate([total, xt]), np.concatenate([prob, xp])
             merge = prob >= trained.merge_threshold
-    cannot = total < trained.cannot_link_weight
+    support, against = other_evidence(weights)
+    cannot, soft = cannot_links(total, against, merge, trained)
     merge_idx = np.flatnonzero(merge)
-    keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size)
+    keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size,
+                 soft[cannot], support[merge_idx] <= 0)
 
     demoted = np.zeros(len(l), bool)
     demoted[merge_idx[~keep]] = True

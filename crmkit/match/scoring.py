@@ -4,6 +4,10 @@
 * ``m`` (P(level | same person)) and the share of matches among blocked pairs by EM over the
   blocked pairs, run on the distinct level patterns (fast: a few thousand patterns, not millions of
   pairs); levels with ``fix_m`` keep their prior value; m is clipped to ``settings.m_bounds``;
+* lists under ``settings.min_train_records`` keep the default m (EM is unstable on a few hundred
+  records) but still get u and the share of matches from the data; a u is never taken below its
+  default there (a level unseen in a small sample is not thereby rare); under
+  ``settings.min_prior_records`` everything stays at the defaults;
 * the prior λ = P(two random records match) = share of matches among blocked pairs × blocked
   pairs / all pairs;
 * match_weight = log2(λ/(1-λ)) + Σ per-field log2(m/u), where levels flagged ``tf_adjust`` use
@@ -152,12 +156,26 @@ def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], sett
     """A trained copy of ``settings``: u from random pairs, m and the prior by EM."""
     s = copy.deepcopy(settings)
     n = prep.n
-    if n < s.min_train_records:            # too few records to estimate: the default m, u and prior
+    if n < s.min_prior_records:            # too few records to estimate anything: defaults
         s.prior = s.prior or 1e-4
         s.trained = True
         return s
     u = estimate_u(prep, s)
-    m, lam_blocked = run_em(levels, s, u)
+    if n < s.min_train_records:
+        # EM for m is unstable on a few hundred records (it happily learns "a different email
+        # never happens"): keep the default m, but u and the share of matches come from the data
+        comps = s.comparisons
+        for c in comps:   # a level unseen among a few hundred thousand pairs is not rarer than the default says
+            default_u = np.array([np.nan] + [lv.u if lv.u else 0.0 for lv in c.levels[1:]])
+            uu = np.fmax(u[c.field], default_u)
+            u[c.field] = np.r_[np.nan, uu[1:] / uu[1:].sum()]
+        m = {c.field: np.array([np.nan] + [lv.m if lv.m else 1.0 / (len(c.levels) - 1) for lv in c.levels[1:]])
+             for c in comps}
+        pats, w = _patterns(levels, [c.field for c in comps])
+        ub = {f: u[f].copy() for f in m}
+        lam_blocked = _em(pats, w, comps, m, ub, s, set(), lam=0.1, fixed_lam=True) if len(w) else 0.5
+    else:
+        m, lam_blocked = run_em(levels, s, u)
     total = n * (n - 1) / 2
     prior = lam_blocked * len(pairs) / total if total else 0.5
     s.prior = float(min(max(prior, 1e-12), 0.5))

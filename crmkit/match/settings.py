@@ -96,10 +96,14 @@ def default_comparisons() -> list[Comparison]:
                 0.03, 0.005),
             _lv("surname_only", "last names agree, first names clearly differ (household): Anna / Paul Schmidt",
                 0.002, 0.002, fix_m=True),
+            _lv("romanised", "a CJK name whose tone-less pinyin, family name first or last, is the other's Latin "
+                "name: 周刚 / Gang Zhou (homophones share a pinyin, so weaker than exact)", 0.05, 1e-05),
             _lv("else", "names differ", 0.005, 0.99),
         ], {"jw_high": 0.92, "jw_low": 0.80, "token_set": 0.90}),
         Comparison("email", [
-            null("valid email"),
+            _lv("null", "valid email missing on either side, or the same name-made local part at two domains "
+                "(anna.weber@gmail.com / anna.weber@acme.com: one person's private and work address as often "
+                "as two namesakes'): no evidence", None),
             _lv("exact", "same address", 0.55, 1e-05),
             _lv("same_local_part", "same local part, other domain: j.doe@gmail.com / j.doe@acme.com", 0.05, 1e-05),
             _lv("typo", "Damerau-Levenshtein <= max_edits, same digits: j.doe@gmail.com / j.deo@gmail.com", 0.05, 1e-05),
@@ -129,9 +133,20 @@ def default_comparisons() -> list[Comparison]:
     ]
 
 
+def _upgrade(comp: Comparison) -> Comparison:
+    """Settings saved before a level was added (name 'romanised') get that level with its default m/u,
+    so stored runs still replay."""
+    default = next((c for c in default_comparisons() if c.field == comp.field), None)
+    labels = comp.labels
+    if default is None or labels == default.labels or not set(labels) < set(default.labels):
+        return comp
+    have = {lv.label: lv for lv in comp.levels}
+    return Comparison(comp.field, [have.get(lv.label, lv) for lv in default.levels], comp.params)
+
+
 DEFAULT_BLOCKING_RULES = [
     "email", "phone", "name_tokens", "name_prefixes", "phonetic_initial", "surname_company",
-    "surname_postcode", "cjk_name", "email_local",
+    "surname_postcode", "cjk_name", "cjk_pinyin", "email_local",
 ]   # also available: "surname_city" (broad: Smith|London)
 
 
@@ -153,7 +168,8 @@ class MatchSettings:
     prior: float | None = None         # lambda: P(two random records are the same person)
     trained: bool = False              # m/u/prior estimated: replay without re-estimating
     u_sample_size: int = 1_000_000     # random pairs for u
-    min_train_records: int = 1000      # below this, keep the default m/u (too little data for EM)
+    min_train_records: int = 1000      # below this, keep the default m (too little data for EM of m)
+    min_prior_records: int = 200       # below this, also keep the default u and prior (nothing to estimate)
     em_iterations: int = 30
     em_tolerance: float = 1e-5
     m_bounds: tuple[float, float] = (1e-4, 0.9999)
@@ -161,11 +177,15 @@ class MatchSettings:
     seed: int = 42
     # Hard-case rule: when names contradict (these name levels), evidence a household or an office
     # shares (these fields) adds at most `conflict_cap` bits in total.
-    conflict_levels: list[str] = field(default_factory=lambda: ["surname_only", "else"])
+    # (first_only included: two colleagues called Julia on one switchboard are not a married name change)
+    conflict_levels: list[str] = field(default_factory=lambda: ["first_only", "surname_only", "else"])
     shared_fields: list[str] = field(default_factory=lambda: ["phone", "address", "company"])
     conflict_cap: float = 0.0
     # Clustering guard (see crmkit.match.cluster)
     cannot_link_weight: float = -8.0
+    # ... and a pair not merged on its own whose fields other than the name contradict by at least this
+    # many bits (different phone and company: namesakes, not one person reached through name-only records)
+    cannot_link_contradiction: float = -3.5
     max_cluster_size: int = 25
     keep_rejected: bool = False        # also return pairs scored 'no'
 
@@ -229,8 +249,8 @@ class MatchSettings:
             raise SettingsError(f"unknown match settings keys: {', '.join(unknown)}",
                                 hint=f"known keys: {', '.join(sorted(known))}")
         if "comparisons" in data:
-            data["comparisons"] = [
-                Comparison(c["field"], [ComparisonLevel(**lv) for lv in c["levels"]], dict(c.get("params", {})))
+            data["comparisons"] = [_upgrade(
+                Comparison(c["field"], [ComparisonLevel(**lv) for lv in c["levels"]], dict(c.get("params", {}))))
                 for c in data["comparisons"]]
         if "m_bounds" in data:
             data["m_bounds"] = tuple(data["m_bounds"])

@@ -78,3 +78,37 @@ def test_hide_password_and_export_options():
     contacts = pd.DataFrame({"tags": ["vip; rfm:Champions", "rfm:At Risk", None, "newsletter, vip"]})
     assert sup.segment_and_tag_options(contacts) == (["At Risk", "Champions"], ["newsletter", "vip"])
     assert sup.segment_and_tag_options(pd.DataFrame()) == ([], [])
+
+
+def test_contact_segments_and_default_as_of():
+    import datetime as dt
+
+    contacts = pd.DataFrame({"contact_id": ["C1", "C2", "C3"]})
+    scores = pd.DataFrame({"contact_id": ["C3", "C1"],
+                           "segment": pd.Categorical(["Lost", "Champions"], categories=["Champions", "Lost"])})
+    seg = sup.contact_segments(contacts, scores)
+    assert seg.tolist() == ["Champions", sup.NO_ORDERS, "Lost"]
+    assert list(seg.cat.categories) == ["Champions", "Lost", sup.NO_ORDERS]
+    assert sup.contact_segments(contacts, scores.iloc[0:0]).tolist() == [sup.NO_ORDERS] * 3
+    found = sup.search_contacts(contacts.assign(segment=seg), segments=["Lost", sup.NO_ORDERS])
+    assert found["contact_id"].tolist() == ["C2", "C3"]
+    assert sup.default_as_of(pd.DataFrame({"order_date": ["2024-02-28", "bad", None]})) == dt.date(2024, 2, 29)
+
+
+def test_contact_history_edits_merges_and_splits(demo_store):
+    from crmkit import curate
+
+    store = Store(demo_store)
+    assert sup.contact_history(store, "C1", ["R1"]).empty
+    curate.edit_contact(store, "C1", "city", "Potsdam", actor="ann")
+    curate.edit_contact(store, "C1", "city", None, actor="ann")
+    curate.merge_contacts(store, ["C1", "C2"], actor="bob")
+    curate.unmerge(store, "C1", actor="cy")
+    hist = sup.contact_history(store, "C1", ["R1"])
+    assert hist["action"].tolist() == ["unmerge", "merge", "edit", "edit"]          # newest first
+    assert hist["actor"].tolist() == ["cy", "bob", "ann", "ann"]
+    assert hist["details"].tolist()[2:] == ["city: cleared", "city: set to “Potsdam”"]
+    other = store.read_table("contact_records").set_index("record_id").loc["R2", "contact_id"]
+    split_off = sup.contact_history(store, other, ["R2"])                     # found by its record
+    assert split_off["action"].tolist() == ["unmerge", "merge"]
+    assert sup.contact_history(store, "C3", ["R3"]).empty

@@ -140,6 +140,72 @@ def test_contacts_search_and_detail(demo_store):
     assert any("anna.mueller@example.de" in str(df.value.to_dict()) for df in at.dataframe)
 
 
+def _expected_segments(path: Path) -> dict[str, set[str]]:
+    """contact ids per RFM segment, straight from crmkit.analytics.rfm as of the day after the latest order."""
+    import datetime as dt
+
+    from crmkit.analytics import rfm
+
+    store = Store(path)
+    orders = store.read_table("orders")
+    as_of = dt.date.fromisoformat(max(orders["order_date"])) + dt.timedelta(days=1)
+    scores = rfm(orders, as_of=as_of)
+    out = scores.groupby(scores["segment"].astype(str))["contact_id"].agg(set).to_dict()
+    everyone = set(store.read_table("contacts")["contact_id"])
+    out["No orders"] = everyone - set(scores["contact_id"])
+    assert out["No orders"] == {"C2", "C4"}          # the demo store's contacts without orders
+    return out
+
+
+def test_contacts_filter_by_rfm_segment(demo_store):
+    expected = _expected_segments(demo_store)
+    at = app_on(demo_store, "contacts")
+    no_errors(at)
+    seg = at.multiselect(key="contacts_segment")
+    assert set(seg.options) == {f"{s} ({len(ids)})" for s, ids in expected.items()}
+    table = at.dataframe[0].value.set_index("contact_id")["segment"]
+    assert {s: set(table.index[table == s]) for s in set(table)} == expected     # the column shows it
+    for segment, ids in expected.items():
+        at.multiselect(key="contacts_segment").set_value([segment]).run()
+        no_errors(at)
+        shown = at.dataframe[0].value
+        assert set(shown["contact_id"]) == ids, segment
+        assert set(shown["segment"]) == {segment}
+    two = sorted(expected)[:2]
+    at.multiselect(key="contacts_segment").set_value(two).run()
+    assert set(at.dataframe[0].value["contact_id"]) == expected[two[0]] | expected[two[1]]
+    at.multiselect(key="contacts_country").set_value(["DE"]).run()     # combines with the other filters
+    assert set(at.dataframe[0].value["contact_id"]) == (expected[two[0]] | expected[two[1]]) & {"C1", "C2"}
+
+
+def _history_table(at: AppTest):
+    tables = [df.value for df in at.dataframe if list(df.value.columns) == ["at", "action", "actor", "details"]]
+    return tables[0] if tables else None
+
+
+def test_contacts_edit_appears_in_history(demo_store):
+    from crmkit import curate
+
+    curate.merge_contacts(demo_store, ["C1", "C2"], actor="bob")   # an earlier merge, by the library
+    at = app_on(demo_store, "contacts")
+    at.session_state["app_actor"] = "ann"
+    at.selectbox(key="contacts_pick").set_value("C1").run()
+    no_errors(at)
+    before = _history_table(at)
+    assert before is not None and before["action"].tolist() == ["merge"]
+    assert "R1" in before["details"].iloc[0] and "R2" in before["details"].iloc[0]
+
+    at.selectbox(key="contacts_edit_field").set_value("city").run()
+    at.text_input(key="contacts_edit_value_C1_city").set_value("Potsdam").run()
+    at.button(key="contacts_edit_save").click().run()
+    no_errors(at)
+    assert Store(demo_store).read_table("contacts").set_index("contact_id").loc["C1", "city"] == "Potsdam"
+    hist = _history_table(at)
+    assert hist["action"].tolist() == ["edit", "merge"]                  # newest first, no audit duplicate
+    assert "city" in hist["details"].iloc[0] and "Potsdam" in hist["details"].iloc[0]
+    assert hist["actor"].iloc[0] == "ann"
+
+
 # --------------------------------------------------------------------------------------------- segments
 def test_segments_show_segment_names(demo_store):
     at = app_on(demo_store, "segments")

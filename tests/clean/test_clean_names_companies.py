@@ -31,6 +31,10 @@ def S(*values):
     ("张伟", None, None, "张伟", None),
     ("张伟先生", None, None, "张伟", "先生"),
     ("王芳女士", None, None, "王芳", "女士"),
+    ("Jürgen", "Jürgen", None, "Jürgen", None),       # a lone known given name is the first name
+    ("JUERGEN", "Juergen", None, "Juergen", None),
+    ("Bob", "Bob", None, "Bob", None),
+    ("Schneider", None, "Schneider", "Schneider", None),  # anything else stays the last name
 ])
 def test_split_full_names(full, first, last, fullname, salutation):
     result = clean_names(None, None, S(full))

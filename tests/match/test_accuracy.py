@@ -64,3 +64,17 @@ def test_input_not_changed(corpus):
     before = records.copy()
     find_duplicates(records)
     pd.testing.assert_frame_equal(records, before)
+
+
+@pytest.mark.parametrize("rows,seed", [(1500, 3), (600, 5)])
+def test_accuracy_on_small_generated_sets(rows, seed):
+    """Small lists (under min_train_records: default m, u and prior from the data) stay accurate."""
+    from make_corpus import make_corpus
+
+    df = make_corpus(rows, seed=seed)
+    records = df.drop(columns=["true_id"])
+    pairs = find_duplicates(records)
+    labels = cluster(pairs, records["record_id"], pairs.attrs["settings"])
+    precision, recall = _pairwise(labels.to_numpy(), df["true_id"].to_numpy())
+    assert precision >= 0.97, precision
+    assert recall >= 0.93, recall

@@ -1,12 +1,15 @@
 """Atomicity under SIGKILL: a migration killed at any moment leaves the previous store exactly as it was,
 and a killed migration into a new path leaves no store there at all.
 
-The big input has ``CRMKIT_KILL_ROWS`` rows (default 200,000); ``CRMKIT_KILL_SEED`` fixes the kill times.
+Each test runs a real migration in a child process and kills it with SIGKILL at a deterministic point: the
+child wraps ``crmkit.store._insert`` (and the progress callback) to touch a marker file and wait when it gets
+there, so the parent kills it mid-read, after the first table is written, or after most tables are written,
+with the rollback journal (or the temporary file) on disk. The input has ``CRMKIT_KILL_ROWS`` rows (default
+3,000): the points do not depend on timing, so a small input tests the same thing in seconds.
 """
 from __future__ import annotations
 
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -22,12 +25,45 @@ from crmkit.store import TABLE_COLUMNS, Store
 
 from _gen import make_big_csv  # noqa: E402  (tests/trust is on sys.path via conftest.py)
 
-pytestmark = pytest.mark.slow
-
-ROWS = int(os.environ.get("CRMKIT_KILL_ROWS", "200000"))
-SEED = int(os.environ.get("CRMKIT_KILL_SEED", str(random.randrange(10**6))))
+ROWS = int(os.environ.get("CRMKIT_KILL_ROWS", "3000"))
 ROOT = Path(__file__).resolve().parents[2]
-CHILD = ("import sys, crmkit; crmkit.migrate([sys.argv[1]], sys.argv[2], dedupe=sys.argv[3] == '1')")
+# the child: a normal migration that stops (touches the marker and sleeps) at the point given
+CHILD = r"""
+import sys, time
+import crmkit
+import crmkit.store as store_mod
+
+src, out, point, marker = sys.argv[1:5]
+real_insert, inserted = store_mod._insert, []
+
+def stop_here():
+    open(marker, "w").close()
+    time.sleep(600)
+
+def insert(conn, name, df):
+    real_insert(conn, name, df)
+    inserted.append(name)
+    if point.startswith("insert:") and len(inserted) == int(point.split(":")[1]):
+        stop_here()
+
+def progress(step, frac):
+    if point == "clean" and step.startswith("cleaning"):
+        stop_here()
+
+# a tiny page cache: the write spills into the store file before COMMIT, so the kill finds a hot journal
+# and changed pages that the next open must roll back (with the default cache nothing reaches the file)
+real_make = store_mod._make_engine
+
+def make_engine(url):
+    import sqlalchemy as sa
+
+    engine = real_make(url)
+    sa.event.listen(engine, "connect", lambda dbapi_conn, _rec: dbapi_conn.execute("PRAGMA cache_size=8"))
+    return engine
+
+store_mod._insert, store_mod._make_engine = insert, make_engine
+crmkit.migrate([src], out, dedupe=False, progress=progress)
+"""
 
 
 def _snapshot(path: Path) -> dict:
@@ -67,28 +103,29 @@ def _assert_same(a: dict, b: dict) -> None:
             assert a[k] == b[k], f"{k}: {a[k]} before, {b[k]} after the kill"
 
 
-def _start(src: Path, out: Path, dedupe: bool) -> subprocess.Popen:
+def _run_until(src: Path, out: Path, point: str, tmp: Path) -> subprocess.Popen:
+    """Start the child and return once it has stopped at ``point`` (still running, ready to be killed)."""
+    marker = tmp / f"at-{point.replace(':', '-')}"
+    marker.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(out), "1" if dedupe else "0"],
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(out), point, str(marker)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait_for(cond, proc: subprocess.Popen, timeout: float) -> float | None:
-    """Poll ``cond()`` every 5 ms; the time it became true, or None when the child ended first."""
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        if cond():
-            return time.perf_counter()
+    while not marker.exists():
         if proc.poll() is not None:
-            return None
-        time.sleep(0.005)
-    pytest.fail(f"nothing happened within {timeout}s")
+            pytest.fail(f"the child ended before reaching {point}: {proc.stderr.read()[-1500:]!r}")
+        if time.perf_counter() - t0 > 300:
+            _kill(proc)
+            pytest.fail(f"the child did not reach {point} within 300 s")
+        time.sleep(0.01)
+    return proc
 
 
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -106,83 +143,50 @@ def small_store(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def timing(big_csv, small_store, tmp_path_factory) -> dict:
-    """One uninterrupted run into a copy of the store: when the write starts and when it ends."""
+# clean: while reading/cleaning; insert:1: the first table written (journal hot); insert:6: most tables written
+@pytest.mark.parametrize("point", ["clean", "insert:1", "insert:6"])
+def test_kill_during_migration_keeps_the_previous_store(big_csv, small_store, tmp_path, point):
     import shutil
 
-    target = tmp_path_factory.mktemp("timing") / "crm.sqlite"
+    before = _snapshot(small_store)
+    target = tmp_path / "crm.sqlite"
     shutil.copy(small_store, target)
     journal = Path(f"{target}-journal")
-    t0 = time.perf_counter()
-    proc = _start(big_csv, target, dedupe=False)
-    t_write = _wait_for(journal.exists, proc, timeout=900)
-    err = proc.communicate(timeout=900)[1]
-    t_end = time.perf_counter()
-    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    after = _snapshot(target)
-    assert after["source_rows"] == _snapshot(small_store)["source_rows"] + ROWS
-    info = {"write_starts": (t_write or t_end) - t0, "ends": t_end - t0}
-    print(f"\nuninterrupted migration of {ROWS:,} rows: write starts at {info['write_starts']:.1f}s, "
-          f"ends at {info['ends']:.1f}s (kill seed {SEED})")
-    return info
-
-
-def test_kill_during_migration_keeps_the_previous_store(big_csv, small_store, timing, tmp_path):
-    import shutil
-
-    rng = random.Random(SEED)
-    before = _snapshot(small_store)
-    # one kill while reading/cleaning, three while writing (the journal exists), at random moments
-    moments = [("before write", rng.uniform(0.2, 0.9) * timing["write_starts"])]
-    write_span = max(timing["ends"] - timing["write_starts"], 0.05)
-    moments += [("during write", rng.uniform(0.0, 0.95) * write_span) for _ in range(3)]
-    for i, (phase, delay) in enumerate(moments):
-        target = tmp_path / f"run{i}" / "crm.sqlite"
-        target.parent.mkdir()
-        shutil.copy(small_store, target)
-        journal = Path(f"{target}-journal")
-        proc = _start(big_csv, target, dedupe=False)
-        try:
-            if phase == "during write":
-                if _wait_for(journal.exists, proc, timeout=900) is None:
-                    pytest.fail(f"the migration ended before its write was seen: {proc.stderr.read()[-500:]!r}")
-            time.sleep(delay)
-            finished = proc.poll() is not None
-        finally:
-            _kill(proc)
-        # the first thing to open the killed store is a backup: it must see (and copy) the old content
-        copy = backup(target, target.parent / "after-kill-backup.sqlite")
-        after = _snapshot(target)
-        if finished:  # ran to the end before the kill: then it must be complete
-            assert after["source_rows"] == before["source_rows"] + ROWS
-            continue
-        _assert_same(before, after)
-        _assert_same(before, _snapshot(copy))
-        assert not _is_hot(journal), "the hot journal was not rolled back when the store was opened"
-
-
-def test_kill_during_migration_into_a_new_path_leaves_no_store(big_csv, timing, tmp_path):
-    rng = random.Random(SEED + 1)
-    target = tmp_path / "new" / "crm.sqlite"
-    target.parent.mkdir()
-    proc = _start(big_csv, target, dedupe=False)
+    proc = _run_until(big_csv, target, point, tmp_path)
     try:
-        tmp_seen = _wait_for(lambda: any(p.name.startswith(".crm.sqlite.tmp") for p in target.parent.iterdir()),
-                             proc, timeout=900)
-        assert tmp_seen is not None, "the new store was not written under a temporary name"
-        time.sleep(rng.uniform(0.0, 0.9) * max(timing["ends"] - timing["write_starts"], 0.05))
-        finished = proc.poll() is not None
+        if point != "clean":
+            assert _is_hot(journal), "the kill should come while the write transaction is open, spilled"
     finally:
         _kill(proc)
-    if finished:
-        assert _snapshot(target)["source_rows"] == ROWS
-        return
+    # the first thing to open the killed store is a backup: it must see (and copy) the old content
+    copy = backup(target, tmp_path / "after-kill-backup.sqlite")
+    after = _snapshot(target)
+    _assert_same(before, after)
+    _assert_same(before, _snapshot(copy))
+    assert not _is_hot(journal), "the hot journal was not rolled back when the store was opened"
+    # and the store still takes the migration afterwards
+    import crmkit
+
+    crmkit.migrate([big_csv], target, dedupe=False)
+    assert _snapshot(target)["source_rows"] == before["source_rows"] + ROWS
+
+
+def test_kill_during_migration_into_a_new_path_leaves_no_store(big_csv, tmp_path):
+    target = tmp_path / "new" / "crm.sqlite"
+    target.parent.mkdir()
+    proc = _run_until(big_csv, target, "insert:3", tmp_path)
+    try:
+        temp = [p.name for p in target.parent.iterdir() if p.name.startswith(".crm.sqlite.tmp-")]
+        assert temp, "the new store is not written under a temporary name"
+    finally:
+        _kill(proc)
     assert not target.exists(), "a half-written store was left at the target path"
-    assert not Store(target).exists()
     leftovers = [p.name for p in target.parent.iterdir()]
     # a killed process cannot clean up after itself: its temp file stays, hidden, and is never the store
-    assert all(name.startswith(".crm.sqlite.tmp-") for name in leftovers), leftovers
+    assert leftovers and all(name.startswith(".crm.sqlite.tmp-") for name in leftovers), leftovers
+    assert not Store(target).exists()
+    # the next open removes the dead process's temp files
+    assert [p.name for p in target.parent.iterdir()] == []
 
 
 def test_concurrent_writer_is_not_overwritten(tmp_path):

@@ -404,28 +404,31 @@ def test_read_paths_reports_bad_files_and_goes_on(tmp_path):
     assert named >= {p.name for p in tmp_path.iterdir() if p.stat().st_size > 0 and not p.name.startswith("empty")}
 
 
-# -- known problems in read.py (strict xfail: they start failing, i.e. passing, once fixed) ---------------
+# -- once-known problems in read.py, fixed: mixed encodings, out-of-range date cells -------------------
 
-@pytest.mark.xfail(strict=True, reason="read.py decodes a file mixing UTF-8 and cp1252/GB18030 lines as cp1252 "
-                                       "as a whole: UTF-8 lines become mojibake ('MÃ¼nchen') with no issue")
 def test_mixed_encodings_are_not_garbled_silently(tmp_path):
+    """UTF-8 lines stay UTF-8; the lines in another encoding are named in issue rows."""
     path = tmp_path / "mixed_encodings.csv"
     path.write_bytes(FIXED["mixed_encodings.csv"][0])
     sheet = check_read(path)[0]
     garbled = [v for v in sheet.frame.to_numpy().ravel() if v and ("Ã" in v or "Â" in v)]
     assert not garbled or len(sheet.issues), f"values changed without an issue: {garbled}"
+    assert sheet.frame["City"].tolist() == ["München", "Köln", "北京", "Paris"]
+    assert sheet.issues["source_row"].tolist() == [3, 4]
+    assert sheet.issues["problem"].str.startswith("encoding:").all()
 
 
-@pytest.mark.xfail(strict=True, reason="read.py: a date-formatted XLSX cell with a negative serial (-5, or "
-                                       "0001-01-01 as openpyxl writes it) becomes '00:00:00' (calamine gives a "
-                                       "datetime.time) and the value is lost without an issue")
 def test_date_cells_out_of_range_keep_their_value(tmp_path):
+    """A negative serial in a date-formatted cell keeps its number and gets an issue row."""
     path = tmp_path / "dates_out_of_range.xlsx"
     path.write_bytes(FIXED["dates_out_of_range.xlsx"][0])
     sheet = check_read(path)[0]
     lost = [(r, v) for r, v in sheet.frame["Signed up"].items() if v == "00:00:00"] + \
            [(r, v) for r, v in sheet.frame["Renewal"].items() if v == "00:00:00"]
     assert not lost or len(sheet.issues), f"date cells turned into midnight: {lost}"
+    assert sheet.frame.loc[3, "Signed up"] == "-5" and sheet.frame.loc[8, "Renewal"] == "-693593"
+    assert sheet.issues[["source_row", "column", "value"]].values.tolist() == [
+        [3, "Signed up", "-5"], [8, "Renewal", "-693593"]]
 
 
 # -- cleaners --------------------------------------------------------------------------------------
