@@ -450,7 +450,7 @@ def contact_history(store: Store, contact_id: str, record_ids: Iterable[str] = (
     edits: list[dict] = []
     merges: list[dict] = []
     audits: list[dict] = []
-    edit_keys: dict[tuple, int] = {}
+    edit_keys: dict[tuple, list[dict]] = {}
     if "decisions" in present:
         dec = store.read_table("decisions", where={"kind": "edit"})
         dec = dec[(dec["contact_id"].astype(str) == contact_id) | dec["record_id_l"].astype(str).isin(records)]
@@ -459,8 +459,8 @@ def contact_history(store: Store, contact_id: str, record_ids: Iterable[str] = (
             edits.append({"at": e.decided_at, "action": "edit", "actor": e.actor,
                          "details": f"{e.field}: set to “{value}”" if value else f"{e.field}: cleared"})
             key = ("edit", str(e.field), value, str(e.actor))
-            edit_keys[key] = edit_keys.get(key, 0) + 1
-    merge_keys: set[tuple] = set()
+            edit_keys.setdefault(key, []).append(edits[-1])
+    merge_keys: dict[tuple, dict] = {}
     if "merge_history" in present:
         t = sa.table("merge_history", *[sa.column(c) for c in TABLE_COLUMNS["merge_history"]])
         cond = [t.c.contact_id == contact_id, t.c.into_contact_id == contact_id]
@@ -481,32 +481,38 @@ def contact_history(store: Store, contact_id: str, record_ids: Iterable[str] = (
                 if h.batch_id and h.into_contact_id == h.contact_id:
                     text += f" (import batch {h.batch_id})"
             merges.append({"at": h.at, "action": h.action, "actor": h.actor, "details": text})
-            merge_keys.add((str(h.action), str(h.at)))
+            merge_keys[(str(h.action), str(h.at))] = merges[-1]
     if "audit_log" in present:
         t = sa.table("audit_log", *[sa.column(c) for c in TABLE_COLUMNS["audit_log"]])
         q = sa.select(t).where(t.c.record_id == contact_id, sa.or_(t.c.entity == "contact", t.c.entity.is_(None)))
         with store.engine.connect() as conn:
             res = conn.execute(q)
             au = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-        for a in au.itertuples(index=False):
+        # the audit log is read in the order it was written: its position orders events of the same second
+        for seq, a in enumerate(au.itertuples(index=False)):
             detail = _json_dict(a.detail)
             if a.action == "edit":
                 value = detail.get("value")
                 key = ("edit", str(detail.get("field")), None if value in (None, "") else str(value), str(a.actor))
-                if edit_keys.get(key, 0) > 0:
-                    edit_keys[key] -= 1
+                if edit_keys.get(key):
+                    edit_keys[key].pop(0)["_seq"] = seq
                     continue
             if (str(a.action), str(a.at)) in merge_keys:
+                merge_keys[(str(a.action), str(a.at))]["_seq"] = seq
                 continue
             text = " · ".join(f"{k}: {v}" for k, v in detail.items() if k != "contact_id" and v not in (None, ""))
-            audits.append({"at": a.at, "action": a.action, "actor": a.actor, "details": text or str(a.detail or "")})
-    # each table is read oldest first: reverse it, so that events of one second stay newest first
-    out = pd.DataFrame([r for part in (edits, merges, audits) for r in reversed(part)], columns=HISTORY_COLUMNS)
-    if out.empty:
-        return out
-    when = pd.to_datetime(out["at"], errors="coerce", utc=True, format="ISO8601")
-    return (out.assign(_when=when).sort_values("_when", ascending=False, kind="stable", na_position="last")
-            .drop(columns="_when").reset_index(drop=True))
+            audits.append({"at": a.at, "action": a.action, "actor": a.actor, "details": text or str(a.detail or ""),
+                           "_seq": seq})
+    rows = [{**r, "_pos": i} for part in (edits, merges, audits) for i, r in enumerate(part)]  # i: written order
+    if not rows:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    out = pd.DataFrame(rows, columns=HISTORY_COLUMNS + ["_seq", "_pos"])
+    # newest first: by the second it happened, then by its place in the audit log (timestamps are stored
+    # to the second by some writers and to the microsecond by others, so finer times are not comparable)
+    when = pd.to_datetime(out["at"], errors="coerce", utc=True, format="ISO8601").dt.floor("s")
+    return (out.assign(_when=when, _seq=out["_seq"].fillna(-1))
+            .sort_values(["_when", "_seq", "_pos"], ascending=False, kind="stable", na_position="last")
+            .drop(columns=["_when", "_seq", "_pos"]).reset_index(drop=True))
 
 
 def _json_list(text) -> list[str]:

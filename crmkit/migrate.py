@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +58,8 @@ class MigrationResult:
         lines.append(f"Issues found: {s['issues']:,}" + (
             " (" + ", ".join(f"{n} {p}" for p, n in list(s["issues_by_problem"].items())[:4]) + ")"
             if s["issues"] else ""))
+        for note in s.get("notes", []):
+            lines.append(f"Note: {note}")
         for err in self.errors:
             lines.append(f"  ! {err}")
         return "\n".join(lines)
@@ -214,9 +217,15 @@ def migrate(
     say("linking deals and orders to contacts", 0.55)
     from crmkit.link import build_contacts
 
-    result = build_contacts(contacts_in, deals_in, orders_in, existing=existing, dedupe=dedupe,
-                            match_settings=match_settings, rules=rules, batch_id=batch_id, actor=actor,
-                            progress=lambda step, f: say(step, 0.55 + 0.3 * f))
+    with warnings.catch_warnings(record=True) as caught:  # matcher notes go into the summary, not stderr
+        warnings.simplefilter("always", UserWarning)
+        result = build_contacts(contacts_in, deals_in, orders_in, existing=existing, dedupe=dedupe,
+                                match_settings=match_settings, rules=rules, batch_id=batch_id, actor=actor,
+                                progress=lambda step, f: say(step, 0.55 + 0.3 * f))
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)))
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     source_rows = source_rows[new_mask].copy()
     source_rows["batch_id"] = batch_id
@@ -252,6 +261,7 @@ def migrate(
                       for e in ("contact", "deal", "order", "unknown")
                       if ((source_rows["entity"] == e) & (source_rows["batch_id"] == batch_id)).any()},
         "rows_skipped_existing": skipped_existing,
+        "notes": notes,
         "contact_records": int(len(result.contact_records)),
         "contacts": int(len(result.contacts)),
         "deals": int(len(result.deals)),

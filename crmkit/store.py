@@ -151,9 +151,14 @@ def _column_values(s: pd.Series, numeric: type | None) -> list:
         return cats[s.cat.codes.to_numpy()].tolist()
     if isinstance(s.dtype, pd.StringDtype):
         return s.to_numpy(dtype=object, na_value=None).tolist()
-    mask = s.isna().tolist()
-    vals = s.astype(object).tolist()
-    return [None if m else (v if type(v) is str else str(v)) for v, m in zip(vals, mask)]
+    vals = s.to_numpy(dtype=object)
+    mask = pd.isna(vals)
+    if mask.any():
+        vals = vals.copy()
+        vals[mask] = None
+    if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):  # all str already: no loop
+        return vals.tolist()
+    return [v if v is None or type(v) is str else str(v) for v in vals.tolist()]
 
 
 def _frame_rows(df: pd.DataFrame, columns: list[str]) -> list[tuple]:
@@ -216,14 +221,15 @@ class Store:
         """The change counter as of this thread's last read (None before any read): what write() expects."""
         return getattr(self._local, "counter", None)
 
-    def _seen(self, counter: int | None, name: str | None = None, digest: str | None = None) -> None:
+    def _seen(self, counter: int | None, name: str | None = None, frame: pd.DataFrame | None = None) -> None:
+        """Remember the counter this thread read at and, for a whole table, what it held (hashed lazily)."""
         self._local.counter = counter
         prints = self._prints()
         if name is not None:
-            if digest is None:
+            if frame is None:
                 prints.pop(name, None)
             else:
-                prints[name] = (counter, digest)
+                prints[name] = (counter, _Snapshot(frame, name, self.is_sqlite))
 
     def _prints(self) -> dict:
         if not hasattr(self._local, "prints"):
@@ -302,9 +308,9 @@ class Store:
         with self._reading() as conn:
             counter = _counter(conn)
             df = self._read(conn, name, where)
-        # remember what this thread saw: write() refuses to overwrite a store that changed since
-        self._seen(counter, name if not where else None,
-                   _fingerprint(df, name, self.is_sqlite) if not where else None)
+        # remember what this thread saw: write() refuses to overwrite a store that changed since, and
+        # skips rewriting a table whose content is unchanged (the content is hashed only if a write asks)
+        self._seen(counter, name if not where else None, df if not where else None)
         return df
 
     def read_tables(self, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
@@ -324,7 +330,7 @@ class Store:
             counter = _counter(conn)
             out = {name: self._read(conn, name, None) for name in names}
         for name, df in out.items():
-            self._seen(counter, name, _fingerprint(df, name, self.is_sqlite))
+            self._seen(counter, name, df)
         return out
 
     def _read(self, conn: sa.Connection, name: str, where: Mapping[str, object] | None) -> pd.DataFrame:
@@ -335,9 +341,19 @@ class Store:
         for col, value in (where or {}).items():
             q = q.where(t.c[col] == value)
         q = q.order_by(*_order_by(t, conn.dialect.name))
+        if not where and conn.dialect.name == "postgresql":
+            df = _read_postgres_copy(conn, q, TABLE_COLUMNS[name])
+            if df is not None:
+                return df
+        # rows straight from the DBAPI cursor: building SQLAlchemy Row objects cost more than the query,
+        # and no result processor applies to the schema's TEXT, INTEGER and REAL columns
         result = conn.execute(q)
         cols = list(result.keys())
-        return pd.DataFrame([tuple(r) for r in result], columns=cols)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        return pd.DataFrame(rows, columns=cols)
 
     def change_counter(self) -> int:
         """Increases with every write: the app keys its caches on it."""
@@ -414,21 +430,73 @@ class Store:
             dbapi_conn.execute("PRAGMA synchronous=OFF")
             dbapi_conn.execute("PRAGMA temp_store=MEMORY")
 
+        # a new file holds nothing yet: the biggest tables go to forked helpers (see _HelperLoad)
+        both = set(replace) & set(append)
+        mine_replace, mine_append = dict(replace), dict(append)
+        candidates = {name: df for name, df in [*replace.items(), *append.items()] if name not in both}
+        workers, helped = _parallel_plan(candidates)
+        helpers: list[_HelperLoad] = []
         try:
+            if workers:
+                queue, feed = os.pipe()
+                try:
+                    os.write(feed, bytes(range(len(helped))))
+                    os.close(feed)
+                    for _ in range(workers):
+                        helpers.append(_HelperLoad(final, candidates, helped, queue))
+                finally:
+                    os.close(queue)
+                for name in helped:
+                    mine_replace.pop(name, None)
+                    mine_append.pop(name, None)
             with engine.begin() as conn:
                 # tables first, their indexes after the bulk load: building an index from sorted
-                # data is many times faster than updating it row by row
+                # data is many times faster than updating it row by row (the helpers' tables get
+                # theirs now, empty: the copy below fills them from the helpers' indexes)
                 for table in METADATA.sorted_tables:
                     conn.execute(sa.schema.CreateTable(table))
-                self._write(conn, replace, append, progress, None)
                 for table in METADATA.sorted_tables:
-                    for index in sorted(table.indexes, key=lambda ix: ix.name):
-                        index.create(conn)
+                    if table.name in helped:
+                        for index in sorted(table.indexes, key=lambda ix: ix.name):
+                            index.create(conn)
+                self._write(conn, mine_replace, mine_append, progress, None)
+                for table in METADATA.sorted_tables:
+                    if table.name not in helped:
+                        for index in sorted(table.indexes, key=lambda ix: ix.name):
+                            index.create(conn)
+            copied: list[str] = []
+            while helpers:
+                helper = helpers[0]
+                if helper.wait():
+                    raw = engine.raw_connection()
+                    try:
+                        dbapi = raw.driver_connection
+                        dbapi.commit()
+                        dbapi.isolation_level = None  # explicit BEGIN/COMMIT around the copy
+                        try:
+                            copied += helper.copy_into(dbapi)
+                        finally:
+                            dbapi.isolation_level = ""
+                    finally:
+                        raw.close()
+                else:  # the helper failed (it printed why): its tables are loaded here below
+                    helper.stop()
+                helpers.pop(0)
+            missing = [name for name in helped if name not in copied]
+            if missing:
+                with engine.begin() as conn:
+                    for name in missing:
+                        _insert(conn, name, _orient_pairs(name, candidates[name]))
+            if progress:
+                for name in helped:
+                    progress(name)
             engine.dispose()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             _publish(tmp, final, self.target)
         except BaseException:
+            for helper in helpers:
+                helper.stop()
             engine.dispose()
             tmp.unlink(missing_ok=True)
             raise
@@ -449,7 +517,7 @@ class Store:
             digest = None
             if name in known and known[name][0] == before:
                 digest = _fingerprint(df, name, self.is_sqlite)
-                if digest == known[name][1]:  # same content as stored: nothing to rewrite
+                if digest == _digest_of(known[name][1]):  # same content as stored: nothing to rewrite
                     digests[name] = digest
                     if progress:
                         progress(name)
@@ -675,8 +743,100 @@ def _orient_pairs(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _default_str_dtype():
+    """pandas' dtype for a column of strings built from Python values (``str``, pyarrow-backed, in pandas 3)."""
+    return pd.Series(["a"]).dtype
+
+
+_STR_DTYPE = _default_str_dtype()
+# a read can share the returned frame's data with a snapshot it keeps (see _Snapshot) when pandas copies
+# on write: always from pandas 3, an option before
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
+
+
+def _read_postgres_copy(conn: sa.Connection, query, columns: list[str]) -> pd.DataFrame | None:
+    """A whole table through ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into columns.
+
+    Values never become Python objects, so this is several times faster than fetching rows, and
+    the frame is the same as :func:`pd.DataFrame` builds from fetched rows: text as pandas' string
+    dtype (NaN for NULL), INTEGER as int64 (float64 when it holds NULLs), REAL as float64, a column
+    without any value as object None. In CSV, NULL is an empty field and the empty string a quoted
+    one (``""``), so the two stay apart. None (the caller fetches rows instead) without psycopg 3,
+    pyarrow or a pyarrow-backed string dtype, with a client encoding other than UTF-8, or when
+    pyarrow cannot parse the data (a value larger than a parse block).
+    """
+    if conn.dialect.driver != "psycopg" or getattr(_STR_DTYPE, "storage", None) != "pyarrow":
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pandas' pyarrow strings imply pyarrow
+        return None
+    driver = conn.connection.driver_connection
+    if str(getattr(driver.info, "encoding", "")).lower().replace("-", "").replace("_", "") != "utf8":
+        return None
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    buf = bytearray()
+    with driver.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        for data in copy:
+            buf += data
+    if not buf:
+        return pd.DataFrame([], columns=columns)
+    kinds = {c: pa.int64() if c in _INTEGER else pa.float64() if c in _REAL else pa.large_string() for c in columns}
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(buf)),
+            read_options=pacsv.ReadOptions(column_names=columns, block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=kinds, null_values=[""], strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    del buf
+    n = table.num_rows
+    data = {}
+    for c in columns:
+        col = table.column(c)
+        if col.null_count == n:
+            data[c] = np.full(n, None, dtype=object)
+        elif c in _INTEGER and col.null_count == 0:
+            data[c] = col.to_numpy().astype(np.int64, copy=False)
+        elif c in _INTEGER or c in _REAL:
+            data[c] = col.to_numpy().astype(np.float64, copy=False)  # NULL -> NaN
+        else:
+            data[c] = pd.array(col, dtype=_STR_DTYPE)
+    return pd.DataFrame(data, columns=columns)
+
+
+class _Snapshot:
+    """A table as a read returned it, hashed (:func:`_fingerprint`) only when a later write asks.
+
+    Reads stay cheap; write() compares the hash with the new content to skip rewriting an unchanged
+    table. It keeps a shallow copy of the frame: with pandas' copy-on-write, changes the caller makes
+    to its frame never reach this copy. Without copy-on-write (pandas < 3) it hashes at once.
+    """
+
+    __slots__ = ("_frame", "_name", "_sqlite", "_digest")
+
+    def __init__(self, frame: pd.DataFrame, name: str, sqlite: bool):
+        self._name, self._sqlite = name, sqlite
+        self._frame: pd.DataFrame | None = frame.copy(deep=False) if _COPY_ON_WRITE else None
+        self._digest: str | None = None if _COPY_ON_WRITE else _fingerprint(frame, name, sqlite)
+
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = _fingerprint(self._frame, self._name, self._sqlite)
+            self._frame = None  # the digest is all a write needs from now on
+        return self._digest
+
+
+def _digest_of(known: "str | _Snapshot") -> str:
+    return known if isinstance(known, str) else known.digest()
+
+
 _HASH_STEP = np.uint64(1099511628211)
 _NULL_MARK = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY_TEXT_HASH = pd.util.hash_array(np.array([""], dtype=object), categorize=False)[0]
 
 
 def _fingerprint(df: pd.DataFrame, name: str, sqlite: bool) -> str:
@@ -694,13 +854,23 @@ def _fingerprint(df: pd.DataFrame, name: str, sqlite: bool) -> str:
                 mask = np.isnan(v)
                 part = pd.util.hash_array(np.where(mask, 0.0, v) + 0.0)
             else:
-                mask = s.isna().to_numpy()
-                obj = s.astype(object).where(~mask, "")
-                if pd.api.types.infer_dtype(obj, skipna=False) != "string":
-                    obj = obj.map(lambda x: x if type(x) is str else str(x))
-                if not sqlite:
-                    obj = obj.str.replace("\x00", "\ufffd", regex=False)
-                part = pd.util.hash_array(obj.to_numpy(dtype=object))
+                mask = s.isna().to_numpy(dtype=bool)
+                if mask.all():  # a column without values (many are): no strings to hash
+                    part = np.full(n, _EMPTY_TEXT_HASH, dtype=np.uint64)
+                else:
+                    if isinstance(s.dtype, pd.StringDtype):  # what reads return: strings already
+                        # no NUL to replace here: PostgreSQL never returns one, and write() hashes
+                        # frames after _without_nul
+                        obj = s.to_numpy(dtype=object, na_value="")
+                    else:
+                        obj = s.astype(object).where(~mask, "")
+                        if pd.api.types.infer_dtype(obj, skipna=False) != "string":
+                            obj = obj.map(lambda x: x if type(x) is str else str(x))
+                        if not sqlite:
+                            obj = obj.str.replace("\x00", "\ufffd", regex=False)
+                        obj = obj.to_numpy(dtype=object)
+                    # element-wise (no factorising first): the same hashes, faster on mostly-unique text
+                    part = pd.util.hash_array(obj, categorize=False)
             h = h * _HASH_STEP ^ (part + mask.astype(np.uint64) * _NULL_MARK)
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"{name}|{','.join(cols)}|{n}|".encode())
@@ -714,21 +884,145 @@ def _insert(conn: sa.Connection, name: str, df: pd.DataFrame) -> None:
     cols = [c for c in TABLE_COLUMNS[name] if c in df.columns]
     table = _t(name)
     if conn.dialect.name == "sqlite":
-        # the DBAPI's executemany is several times faster than Core for bulk loads; identifiers
-        # still come from the fixed schema and are quoted by the dialect, values are bound. Rows are
-        # converted and fed in chunks, so a 10M-row table never exists as Python tuples all at once.
-        # Columns without any value are left out: SQLite fills them with NULL without binding each.
-        cols = [c for c in cols if not df[c].isna().all()] or cols[:1]
-        prep = conn.dialect.identifier_preparer
-        sql = (f"INSERT INTO {prep.quote(name)} ({', '.join(prep.quote(c) for c in cols)}) "
-               f"VALUES ({', '.join('?' for _ in cols)})")
-        if len(df) < 2:
-            conn.exec_driver_sql(sql, _frame_rows(df, cols))
-        else:
-            conn.connection.cursor().executemany(sql, _frame_row_chunks(df, cols))
+        _insert_sqlite(conn.connection.driver_connection, name, df)
     else:
         rows = _frame_rows(df, cols)
         _insert_server(conn, name, table, cols, rows)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _insert_sqlite(dbapi_conn, name: str, df: pd.DataFrame) -> None:
+    """Bulk insert into SQLite through the DBAPI connection (inside the caller's transaction).
+
+    The DBAPI's executemany is several times faster than Core for bulk loads; identifiers come
+    from the fixed schema and are quoted, values are bound. Rows are converted and fed in chunks,
+    so a 10M-row table never exists as Python tuples all at once. Columns without any value are
+    left out: SQLite fills them with NULL without binding each.
+    """
+    cols = [c for c in TABLE_COLUMNS[name] if c in df.columns]
+    cols = [c for c in cols if not df[c].isna().all()] or cols[:1]
+    sql = (f"INSERT INTO {_quote(name)} ({', '.join(_quote(c) for c in cols)}) "
+           f"VALUES ({', '.join('?' for _ in cols)})")
+    cur = dbapi_conn.cursor()
+    try:
+        cur.executemany(sql, _frame_rows(df, cols) if len(df) < 2 else _frame_row_chunks(df, cols))
+    finally:
+        cur.close()
+
+
+# Tables at least this long are loaded by forked helper processes, each into a file of its own with the
+# table's indexes, while this process loads the others; then each is copied over with
+# ``INSERT INTO t SELECT * FROM part.t``, which SQLite runs as a page-level transfer of rows and index
+# entries (its "xfer" optimisation): a fraction of the cost of binding every value again.
+_PARALLEL_MIN_ROWS = 50_000
+
+
+def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str]]:
+    """(number of helper processes, the tables they load, most work first); (0, []) to load all here."""
+    workers = min(os.cpu_count() or 1, 2)
+    if not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0":
+        return 0, []
+    big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
+    big.sort(key=lambda n: len(tables[n]) * (len(tables[n].columns) + 2 * len(_t(n).indexes)), reverse=True)
+    return (min(workers, len(big)), big) if big else (0, [])
+
+
+def _ddl(name: str) -> list[str]:
+    """CREATE TABLE and CREATE INDEX statements of one table, exactly as a new store has them."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    dialect = sqlite_dialect.dialect()
+    table = _t(name)
+    return [str(sa.schema.CreateTable(table).compile(dialect=dialect))] + [
+        str(sa.schema.CreateIndex(ix).compile(dialect=dialect)) for ix in sorted(table.indexes, key=lambda i: i.name)]
+
+
+def _load_part(path: Path, tables: Mapping[str, pd.DataFrame], names: list[str], queue: int) -> None:
+    """A helper's work: take table numbers from the ``queue`` pipe (one byte each) until it is empty and
+    write those tables, with their indexes, into a new SQLite file. Helpers share one queue, so each
+    takes the next table as soon as it is free."""
+    import sqlite3
+
+    con = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-200000"):
+            con.execute(f"PRAGMA {pragma}")
+        con.execute("BEGIN")
+        while (item := os.read(queue, 1)):
+            name = names[item[0]]
+            create_table, *create_indexes = _ddl(name)
+            con.execute(create_table)
+            _insert_sqlite(con, name, _orient_pairs(name, tables[name]))
+            for statement in create_indexes:  # after the load: built from sorted keys
+                con.execute(statement)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+class _HelperLoad:
+    """A forked process loading tables from a shared queue into ``.NAME.tmp-PID-part`` next to the store."""
+
+    def __init__(self, final: Path, tables: Mapping[str, pd.DataFrame], names: list[str], queue: int):
+        self.reaped = False
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                path = self.part_path(final, os.getpid())
+                path.unlink(missing_ok=True)
+                _load_part(path, tables, names, queue)
+                code = 0
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        self.path = self.part_path(final, self.pid)
+
+    @staticmethod
+    def part_path(final: Path, pid: int) -> Path:
+        return final.with_name(f".{final.name}{_TEMP_MARK}{pid}-part")
+
+    def wait(self) -> bool:
+        """True when the helper wrote its file."""
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # pragma: no cover - reaped elsewhere
+            return False
+        finally:
+            self.reaped = True
+        return os.waitstatus_to_exitcode(status) == 0 and self.path.exists()
+
+    def stop(self) -> None:
+        if not self.reaped:  # never signal a pid that may belong to another process by now
+            try:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.reaped = True
+        self.path.unlink(missing_ok=True)
+
+    def copy_into(self, dbapi_conn) -> list[str]:
+        """Copy every table of the helper's file into its empty twin in ``dbapi_conn`` (rows in order,
+        index entries too); returns the tables copied."""
+        dbapi_conn.execute("ATTACH DATABASE ? AS part", (str(self.path),))
+        try:
+            names = [r[0] for r in dbapi_conn.execute(
+                "SELECT name FROM part.sqlite_master WHERE type = 'table' ORDER BY rowid")]
+            dbapi_conn.execute("BEGIN")
+            for name in names:
+                dbapi_conn.execute(f"INSERT INTO main.{_quote(name)} SELECT * FROM part.{_quote(name)}")
+            dbapi_conn.execute("COMMIT")
+        finally:
+            dbapi_conn.execute("DETACH DATABASE part")
+        self.path.unlink(missing_ok=True)
+        return names
 
 
 def _insert_server(conn: sa.Connection, name: str, table: sa.Table, cols: list[str], rows: list[tuple]) -> None:
@@ -757,10 +1051,15 @@ def _without_nul(df: pd.DataFrame | None) -> pd.DataFrame | None:
         return df
     out = None
     for c in df.columns:
-        if c in _REAL or c in _INTEGER or df[c].dtype != object:
-            continue
         s = df[c]
-        has = s.map(lambda v: type(v) is str and "\x00" in v).to_numpy(dtype=bool)
+        if c in _REAL or c in _INTEGER:
+            continue
+        if isinstance(s.dtype, pd.StringDtype):  # pandas' string dtype (the default for text from pandas 3)
+            has = s.str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        elif s.dtype == object:
+            has = s.map(lambda v: type(v) is str and "\x00" in v).to_numpy(dtype=bool)
+        else:
+            continue
         if has.any():
             out = df.copy() if out is None else out
             out.loc[has, c] = s[has].str.replace("\x00", "\ufffd", regex=False)

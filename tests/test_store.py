@@ -196,3 +196,41 @@ def test_new_store_is_not_replaced_by_a_concurrent_creator(tmp_path, monkeypatch
         Store(path).write(replace={"contacts": _contacts()})
     assert Store(path).read_table("contacts")["contact_id"].tolist() == ["FIRST"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite"]
+
+
+def test_reads_hash_nothing_and_a_changed_read_frame_is_still_written(tmp_path, monkeypatch):
+    """Reads do not hash tables (only a later write that may skip an unchanged table does), and changing
+    the frame a read returned, in place, never makes that write think the table is unchanged."""
+    import crmkit.store as store_mod
+
+    path = tmp_path / "crm.sqlite"
+    Store(path).write(replace={"contacts": _contacts()})
+    calls = []
+    real = store_mod._fingerprint
+    monkeypatch.setattr(store_mod, "_fingerprint", lambda df, name, sqlite: (calls.append(name), real(df, name, sqlite))[1])
+    store = Store(path)
+    contacts = store.read_table("contacts")
+    store.read_tables(["contacts", "deals", "source_rows"])
+    assert calls == []
+    contacts = store.read_table("contacts")
+    contacts.loc[0, "full_name"] = "Changed in place"  # the store still holds the old value
+    contacts["email"] = contacts["email"].fillna("new@example.com")
+    store.write(replace={"contacts": contacts})
+    assert calls  # the write compared content
+    back = Store(path).read_table("contacts")
+    assert back["full_name"].iloc[0] == "Changed in place" and back["email"].tolist()[1] == "new@example.com"
+
+
+def test_read_table_types_and_nulls(tmp_path):
+    """Text as pandas' string dtype (NaN for NULL), INTEGER as int64 (float64 with NULLs), REAL as float64,
+    columns without any value as object None: the same as building the frame from fetched rows."""
+    store = Store(tmp_path / "crm.sqlite")
+    store.write(replace={"contacts": _contacts().assign(n_records=[1, None, 2]),
+                         "deals": pd.DataFrame({"deal_id": ["D1", "D2"], "amount": [1.5, None], "name": ["", None]})})
+    contacts = store.read_table("contacts")
+    assert contacts["n_sources"].dtype == "int64" and contacts["n_records"].dtype == "float64"
+    assert contacts["salutation"].dtype == object and contacts["salutation"].isna().all()
+    assert pd.api.types.is_string_dtype(contacts["email"]) and pd.isna(contacts["email"].iloc[1])
+    deals = store.read_table("deals")
+    assert deals["amount"].dtype == "float64" and deals["name"].iloc[0] == "" and pd.isna(deals["name"].iloc[1])
+    assert store.read_table("orders").empty and list(store.read_table("orders").columns) == TABLE_COLUMNS["orders"]

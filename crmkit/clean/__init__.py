@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmkit.clean._base import CleanResult, normalize_text
+from crmkit.clean._base import PARALLEL_MIN_ROWS, CleanResult, Forked, normalize_text
 from crmkit.clean.amounts import clean_amounts, clean_currency, clean_probabilities
 from crmkit.clean.companies import clean_companies, company_key
 from crmkit.clean.countries import clean_countries
@@ -153,6 +153,7 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
             run.report(f, res.problems, df[f])
 
     phone_fields = [f for f in present if kinds_of[f] == "phone"]
+    phones = None
     if phone_fields:
         default = region
         if default is None:
@@ -167,13 +168,17 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
             row_region = default
         if countries is not None:
             row_region = countries.where(countries.notna(), row_region)
-        for f in phone_fields:
-            res = clean_phones(df[f], region=row_region)
-            run.out[f] = res.values["phone"]
-            if f == "phone" or "phone" not in phone_fields:  # extensions belong to the main phone
-                run.out["phone_ext"] = res.values["phone_ext"]
-            run.report(f, res.problems, df[f])
 
+        def clean_phone_fields(row_region=row_region):
+            return [clean_phones(df[f], region=row_region) for f in phone_fields]
+
+        # the phones of a long frame are cleaned in a forked process while this one cleans the rest
+        phones = Forked(clean_phone_fields) if len(df) >= PARALLEL_MIN_ROWS else None
+        phone_slot = len(run.issues)
+        if phones is None:
+            phones = clean_phone_fields()
+
+    rest_start = len(run.issues)
     amount_currency = None
     for f in present:
         kind = kinds_of[f]
@@ -210,6 +215,16 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
             res = clean_text(raw)
             run.out[f] = res.values
         run.report(f, res.problems, raw)
+
+    if phone_fields:  # issues in the usual order: countries, names, phones, then the others
+        rest = run.issues[rest_start:]
+        del run.issues[phone_slot:]
+        for f, res in zip(phone_fields, phones.result() if isinstance(phones, Forked) else phones):
+            run.out[f] = res.values["phone"]
+            if f == "phone" or "phone" not in phone_fields:  # extensions belong to the main phone
+                run.out["phone_ext"] = res.values["phone_ext"]
+            run.report(f, res.problems, df[f])
+        run.issues.extend(rest)
 
     if amount_currency is not None and "currency" in CLEANED_COLUMNS[entity]:
         given = run.out.get("currency")

@@ -134,3 +134,67 @@ def map_unique(values: pd.Series, func: Callable[[Any], tuple], n_out: int,
 def problems_series(arr: np.ndarray | Sequence, index: pd.Index) -> pd.Series:
     """Problems as an object Series (None where fine)."""
     return pd.Series(arr, index=index, dtype=object)
+
+
+# Frames at least this long clean some columns in a forked process while this one cleans the others.
+PARALLEL_MIN_ROWS = 50_000
+
+
+class Forked:
+    """``func()`` run in a forked child process; :meth:`result` returns its (pickled) value.
+
+    Without ``os.fork`` (Windows), on one CPU, with ``CRMKIT_WORKERS=0``, or when the child fails,
+    :meth:`result` runs ``func()`` here instead, so the outcome never depends on the child.
+
+    >>> Forked(lambda: 6 * 7).result()
+    42
+    """
+
+    def __init__(self, func: Callable[[], Any]):
+        import os
+
+        self.func = func
+        self.pid = None
+        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            import pickle
+
+            os.close(read)
+            try:
+                data = pickle.dumps(func(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def result(self) -> Any:
+        import os
+        import pickle
+
+        if self.pid is None:
+            return self.func()
+        with os.fdopen(self.read, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if os.waitstatus_to_exitcode(status) != 0 or not data:
+            return self.func()
+        return pickle.loads(data)
+
+    def __del__(self) -> None:  # result() never asked for (an error meanwhile): let the child go
+        import os
+
+        if getattr(self, "pid", None) is not None:
+            try:
+                os.close(self.read)  # a child still writing gets EPIPE and exits
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.pid = None

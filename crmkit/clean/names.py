@@ -232,16 +232,40 @@ def clean_names(first: pd.Series | None, last: pd.Series | None, full: pd.Series
     countries = country if isinstance(country, pd.Series) else as_series([country] * len(index), index)
     frame = pd.DataFrame({i: s.astype(object).to_numpy() for i, s in enumerate(parts + [countries])}, index=index)
     present = frame.notna().any(axis=1).to_numpy()
-    key = frame[0].fillna("\x02").astype(str)
+    # the common case needs no parsing: "Sam" / "Smith" (no full name, no salutation) stays as given
+    has_first, has_last = frame[0].notna().to_numpy(), frame[1].notna().to_numpy()
+    simple = (frame[2].isna().to_numpy() & frame[3].isna().to_numpy() & (has_first | has_last)
+              & (~has_first | _plain_words(frame[0])) & (~has_last | _plain_words(frame[1])))
+    rest = present & ~simple
+    sub = frame[rest]
+    key = sub[0].fillna("\x02").astype(str)
     for col in range(1, 5):
-        key = key + "\x1f" + frame[col].fillna("\x02").astype(str)
-    codes, uniq = factorize(key)
-    codes = np.where(present, codes, -1)
+        key = key + "\x1f" + sub[col].fillna("\x02").astype(str)
+    sub_codes, uniq = factorize(key)
     results = []
     for k in uniq:
         vals = [None if v == "\x02" else v for v in k.split("\x1f")]
         sal = normalize_text(vals[3])
         results.append(_clean_one(vals[0], vals[1], vals[2], None if is_placeholder(sal) else sal, vals[4]))
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    codes[rest] = sub_codes
     cols = {name: take([r[i] for r in results], codes) for i, name in enumerate(NAME_COLUMNS)}
+    if simple.any():
+        first = np.where(has_first, frame[0].to_numpy(dtype=object), None)[simple]
+        last = np.where(has_last, frame[1].to_numpy(dtype=object), None)[simple]
+        cols["first_name"][simple] = first
+        cols["last_name"][simple] = last
+        cols["full_name"][simple] = [a if b is None else b if a is None else f"{a} {b}" for a, b in zip(first, last)]
     problems = take([r[4] for r in results], codes)
     return CleanResult(pd.DataFrame(cols, index=index, dtype=object), problems_series(problems, index))
+
+
+_PLAIN_WORD_RE = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+")
+
+
+def _plain_words(values: pd.Series) -> np.ndarray:
+    """Per row: a single capitalised word that ``_clean_one`` keeps as is (not a placeholder or honorific)."""
+    codes, uniq = factorize(values)
+    ok = np.array([type(v) is str and _PLAIN_WORD_RE.fullmatch(v) is not None
+                   and v.lower() not in _HONORIFICS and not is_placeholder(v) for v in uniq] + [False], dtype=bool)
+    return ok[codes]

@@ -13,8 +13,9 @@ from crmkit.match.blocking import BLOCKING_KEYS, block_pairs
 from crmkit.match.cluster import cluster
 from crmkit.match.compare import LADDERS, compare_pairs, prepare
 from crmkit.match.explain import explain
+from crmkit.match.generic import KINDS
 from crmkit.match.pipeline import find_duplicates
 from crmkit.match.settings import Comparison, ComparisonLevel, MatchSettings
 
 __all__ = ["MatchSettings", "Comparison", "ComparisonLevel", "find_duplicates", "cluster", "explain",
-           "block_pairs", "compare_pairs", "prepare", "BLOCKING_KEYS", "LADDERS"]
+           "block_pairs", "compare_pairs", "prepare", "BLOCKING_KEYS", "LADDERS", "KINDS"]

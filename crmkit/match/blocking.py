@@ -5,7 +5,14 @@ keys are pooled, like phone and mobile) registered in :data:`BLOCKING_KEYS`. Rec
 become pairs. Pairs are generated with array arithmetic over the key codes (no loop over rows);
 a block larger than ``max_block_size`` (a common name with 5,000 rows) is not dropped but cut into
 sorted-neighbourhood windows: each record meets the next ``window`` records in the block, sorted
-by name and email.
+by name and email. Keys are integer codes (columns are combined by code arithmetic, not by building
+strings).
+
+Besides the named rules, any column can be a key: ``"col:soc_sec_id"`` (same normalised value) and
+``"cols:last_name+date_of_birth"`` (all of them equal); the columns are normalised by
+:func:`crmkit.match.compare.prepare` as ``x:<column>`` (see ``MatchSettings.extra_columns``).
+``first_postcode``, ``street_postcode`` and the sorted neighbourhood ``name_sorted`` are available
+but not in the default rules (they pay off on address-heavy lists without emails or phones).
 
 >>> import pandas as pd
 >>> from crmkit.match.compare import prepare
@@ -16,23 +23,40 @@ by name and email.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import jellyfish
 import numpy as np
 import pandas as pd
 
+from crmkit.errors import CrmkitError
 from crmkit.match.compare import _on_unique
 
 _GENERIC_LOCAL = {"info", "sales", "contact", "office", "admin", "mail", "hello", "support", "service",
                   "kontakt", "team", "enquiries", "inquiries", "post", "billing", "accounts", "noreply"}
 
 
-def _join(*parts: pd.Series) -> pd.Series:
-    out = parts[0].astype(object)
+def _codes(values) -> np.ndarray:
+    """Integer codes of a key (-1 = missing); integer arrays are codes already."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+        return values.astype(np.int64)
+    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)[0].astype(np.int64)
+
+
+def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Codes of the pair (a, b) of code arrays; -1 where either is missing."""
+    k = int(b.max()) + 2 if len(b) else 1
+    out = np.where((a >= 0) & (b >= 0), a * k + b, -1)
+    return pd.factorize(out, use_na_sentinel=False)[0].astype(np.int64) * (out >= 0) - (out < 0)
+
+
+def _join(*parts) -> np.ndarray:
+    """Key codes of several columns together (integer arithmetic, no string concatenation)."""
+    out = _codes(parts[0])
     for p in parts[1:]:
-        out = out + "|" + p.astype(object)
-    return out.where(pd.concat(parts, axis=1).notna().all(axis=1), None)
+        out = _combine(out, _codes(p))
+    return out
 
 
 def _key_email(p: pd.DataFrame):
@@ -43,11 +67,13 @@ def _key_phone(p: pd.DataFrame):
     return [p["phone1"], p["phone2"]]
 
 
-def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
-    fa, fb = a.fillna("").to_numpy(dtype=object), b.fillna("").to_numpy(dtype=object)
-    first = fa <= fb
-    out = pd.Series(np.where(first, fa, fb), dtype=object) + "|" + pd.Series(np.where(first, fb, fa), dtype=object)
-    return out.where((a.notna() & b.notna()).to_numpy(), None)
+def _sorted_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Codes of the unordered pair {a, b} (one vocabulary for both columns)."""
+    n = len(a)
+    codes = pd.factorize(np.concatenate([np.asarray(a, dtype=object), np.asarray(b, dtype=object)]),
+                         use_na_sentinel=True)[0].astype(np.int64)
+    ca, cb = codes[:n], codes[n:]
+    return _combine(np.minimum(ca, cb) * ((ca >= 0) & (cb >= 0)) - ((ca < 0) | (cb < 0)), np.maximum(ca, cb))
 
 
 def _key_name_tokens(p: pd.DataFrame):
@@ -85,16 +111,43 @@ def _key_cjk_name(p: pd.DataFrame):
 def _key_cjk_pinyin(p: pd.DataFrame):
     """Pinyin of a CJK name (sorted family|given) and the same key of Latin names that equal one: 周刚 meets
     'Gang Zhou' and 'Zhou Gang'. Latin names without a CJK counterpart get no key (name_tokens has them)."""
-    cjk = _sorted_pair(p["py_family"], p["py_given"])
-    latin = _sorted_pair(p["fn"], p["ln"])
-    latin = latin.where(latin.isin(set(cjk.dropna())), None)
-    return cjk.where(cjk.notna(), latin)
+    n = len(p)
+    fam, giv, fn, ln = (np.asarray(p[c], dtype=object) for c in ("py_family", "py_given", "fn", "ln"))
+    codes = _sorted_pair(pd.Series(np.concatenate([fam, fn])), pd.Series(np.concatenate([giv, ln])))
+    cjk, latin = codes[:n], codes[n:]
+    latin = np.where(np.isin(latin, cjk[cjk >= 0]), latin, -1)
+    return np.where(cjk >= 0, cjk, latin)
+
+
+def _key_first_postcode(p: pd.DataFrame):
+    """Canonical first name + postcode: a surname typo (or a married name) at the same address."""
+    return _join(p["fn_canon"], p["postcode"])
+
+
+_STREET_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")
+
+
+def _key_street_postcode(p: pd.DataFrame):
+    """Street number + postcode: both names mistyped, same address."""
+    number = _on_unique(p["street"], lambda v: (m.group(1) if (m := _STREET_NUMBER.search(v)) else None))
+    return _join(number, p["postcode"])
+
+
+def _key_name_sorted(p: pd.DataFrame):
+    """Sorted neighbourhood: every named record in one block, ordered by full name then by last name +
+    first name (one key each), so each record meets its ``window`` neighbours in both orders; catches
+    typos that change every other key (a first-name typo at the start, a surname typo)."""
+    named = p["ln"].notna().to_numpy()
+    return [np.where(named, 0, -1), np.where(named, 1, -1)]
+
+
+_NAME_SORTED_ORDER = {"f": ("fn", "ln"), "l": ("ln", "fn")}
 
 
 def _key_email_local(p: pd.DataFrame):
     loc = p["email_local"]
-    ok = loc.str.len().fillna(0).ge(5) & ~loc.isin(_GENERIC_LOCAL)
-    return loc.where(ok, None)
+    ok = loc.str.len().astype(float).ge(5) & ~loc.isin(_GENERIC_LOCAL)
+    return loc.where(ok, None).to_numpy(dtype=object)
 
 
 BLOCKING_KEYS: dict[str, Callable[[pd.DataFrame], pd.Series | list[pd.Series]]] = {
@@ -103,7 +156,37 @@ BLOCKING_KEYS: dict[str, Callable[[pd.DataFrame], pd.Series | list[pd.Series]]] 
     "surname_company": _key_surname_company, "surname_postcode": _key_surname_postcode,
     "surname_city": _key_surname_city, "cjk_name": _key_cjk_name,
     "cjk_pinyin": _key_cjk_pinyin, "email_local": _key_email_local,
+    "first_postcode": _key_first_postcode, "street_postcode": _key_street_postcode,
+    "name_sorted": _key_name_sorted,
 }
+
+
+def rule_columns(rule: str) -> list[str] | None:
+    """Columns of a generic rule ('col:soc_sec_id' -> ['soc_sec_id'], 'cols:last_name+date_of_birth' -> both);
+    None for anything else."""
+    for prefix in ("col:", "cols:"):
+        if rule.startswith(prefix):
+            cols = [c.strip() for c in rule[len(prefix):].split("+")]
+            return cols if all(cols) and (prefix == "cols:" or len(cols) == 1) else None
+    return None
+
+
+def _rule_keys(prep: pd.DataFrame, rule: str):
+    if rule in BLOCKING_KEYS:
+        return BLOCKING_KEYS[rule](prep)
+    cols = rule_columns(rule)
+    missing = [c for c in cols or [] if f"x:{c}" not in prep.columns]
+    if cols is None or missing:
+        raise CrmkitError(f"blocking rule {rule!r} needs the column(s) {', '.join(missing or [rule])}",
+                          hint="pass the frame with those columns; prepare(df, extra=...) normalises them")
+    return _join(*[prep[f"x:{c}"] for c in cols])
+
+
+def _rank(first: pd.Series, then: pd.Series) -> np.ndarray:
+    """Sort rank of each row by (first, then), missing values first: integer codes, no string building."""
+    a = pd.factorize(first.fillna(""), sort=True)[0].astype(np.int64)
+    b = pd.factorize(then.fillna(""), sort=True)[0].astype(np.int64)
+    return a * (int(b.max()) + 1 if len(b) else 1) + b
 
 
 def _pairs_in_groups(pos: np.ndarray, group: np.ndarray, order_key: np.ndarray, max_block: int, window: int
@@ -136,20 +219,26 @@ def block_pairs(prep: pd.DataFrame, rules: list[str], *, max_block_size: int = 2
     With ``return_rules`` also a dict rule -> number of pairs it produced (before the union).
     """
     n = len(prep)
-    sort_codes = pd.factorize(prep["name_key"].fillna("") + "|" + prep["email"].fillna(""), sort=True)[0]
+    sort_codes = _rank(prep["name_key"], prep["email"])
     chunks, counts = [], {}
     for rule in rules:
-        keys = BLOCKING_KEYS[rule](prep)
+        keys = _rule_keys(prep, rule)
         keys = keys if isinstance(keys, list) else [keys]
         pos = np.concatenate([np.arange(n)] * len(keys))
-        key = pd.concat([pd.Series(k.to_numpy(), dtype=object) for k in keys], ignore_index=True)
-        codes = pd.factorize(key, use_na_sentinel=True)[0]
+        if rule == "name_sorted":
+            order = np.concatenate([_rank(prep[a], prep[b]) for a, b in _NAME_SORTED_ORDER.values()])
+        else:
+            order = np.tile(sort_codes, len(keys))
+        if all(isinstance(k, np.ndarray) and k.dtype.kind == "i" for k in keys):
+            codes = np.concatenate(keys)
+        else:
+            codes = _codes(np.concatenate([np.asarray(k, dtype=object) for k in keys]))
         ok = codes >= 0
-        pos, codes = pos[ok], codes[ok]
+        pos, codes, order = pos[ok], codes[ok], order[ok]
         if len(keys) > 1:   # the same row with the same key twice (pooled columns)
-            uniq = np.unique(codes.astype(np.int64) * n + pos)
-            codes, pos = uniq // n, uniq % n
-        a, b = _pairs_in_groups(pos, codes, sort_codes[pos], max_block_size, window)
+            uniq, first = np.unique(codes.astype(np.int64) * n + pos, return_index=True)
+            codes, pos, order = uniq // n, uniq % n, order[first]
+        a, b = _pairs_in_groups(pos, codes, order, max_block_size, window)
         counts[rule] = len(a)
         chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
         chunks[-1] = chunks[-1][a != b]

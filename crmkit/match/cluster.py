@@ -6,7 +6,8 @@ clearly different people). The guard rule:
 
 * a component is *suspect* when two of its members have a *cannot-link* pair, or when it has more
   than ``settings.max_cluster_size`` members. A scored pair is a cannot-link when its
-  ``match_weight < settings.cannot_link_weight`` (strong evidence against). It is a *soft*
+  ``match_weight`` without the household cut (``weight_conflict``: evidence withheld, not evidence
+  against) is ``< settings.cannot_link_weight`` (strong evidence against). It is a *soft*
   cannot-link when it is not a merge on its own and its fields other than the name add up to
   ``<= settings.cannot_link_contradiction`` bits: two Antoine Michels with different phones and
   companies score about +2 directly (a review pair) and must not be chained together by name-only
@@ -116,14 +117,17 @@ def guard(n: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray, cannot_a: np
     return keep
 
 
-_OTHER_FIELDS = ("email", "phone", "company", "address")
+_NOT_OTHER = ("name", "conflict")
 
 
 def other_evidence(pairs: pd.DataFrame | dict) -> tuple[np.ndarray, np.ndarray]:
-    """Bits for and against a pair from its fields other than the name: sums of the positive and of the
-    negative ``weight_<field>`` columns of a pair frame (or arrays of a ``{field: weights}`` dict)."""
+    """Bits for and against a pair from its fields other than the name (email, phone, company, address and
+    any declared comparison): sums of the positive and of the negative ``weight_<field>`` columns of a
+    pair frame (or arrays of a ``{field: weights}`` dict)."""
     prefix = "" if isinstance(pairs, dict) else "weight_"
-    cols = [np.nan_to_num(np.asarray(pairs[prefix + f], dtype=float)) for f in _OTHER_FIELDS if prefix + f in pairs]
+    names = [k[len(prefix):] for k in (pairs.keys() if isinstance(pairs, dict) else pairs.columns)
+             if str(k).startswith(prefix)]
+    cols = [np.nan_to_num(np.asarray(pairs[prefix + f], dtype=float)) for f in names if f not in _NOT_OTHER]
     if not cols:
         n = len(next(iter(pairs.values()))) if isinstance(pairs, dict) and pairs else len(pairs)
         return np.zeros(n), np.zeros(n)
@@ -162,7 +166,10 @@ def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd
     is_edge = ok & (pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else True)
     merged = pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else np.ones(len(pairs), bool)
     support, against = other_evidence(pairs)
-    is_cannot, soft = cannot_links(w, against, merged, settings)
+    # the household cut (weight_conflict) withholds evidence; it is not evidence against the pair
+    cut = pd.to_numeric(pairs["weight_conflict"], errors="coerce").fillna(0).to_numpy(float) \
+        if "weight_conflict" in pairs else 0.0
+    is_cannot, soft = cannot_links(w - cut, against, merged, settings)
     is_cannot &= ok
     a, b, we = pl[is_edge], pr[is_edge], w[is_edge]
     keep = guard(n, a, b, we, pl[is_cannot], pr[is_cannot], settings.max_cluster_size, soft[is_cannot],

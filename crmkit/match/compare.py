@@ -7,13 +7,17 @@ similarities are computed once per *unique pair of values* with ``rapidfuzz.proc
 The ladders (first level that applies wins):
 
 ======== ==================================================================================
-name     null, exact, swapped, nickname, typo, near, initials, first_only, surname_only, romanised, else
-         (romanised: a CJK name whose pinyin is the other's Latin name, 周刚 / Gang Zhou; needs pypinyin)
+name     null, exact, swapped, nickname, typo, near, initials, first_only, first_edit, surname_only, romanised,
+         else    (first_edit: same last name, first names within 2 edits: not a household conflict;
+         romanised: a CJK name whose pinyin is the other's Latin name, 周刚 / Gang Zhou; needs pypinyin)
 email    null, exact, same_local_part, typo, else
 phone    null, exact, last_digits, one_digit, else      (phone and mobile pooled, any of 2×2)
 company  null, exact, fuzzy, else                       (on company_key)
 address  null, same_street, same_postcode, same_city, other_country, else
 ======== ==================================================================================
+
+Any other column is compared through a declarative kind (``Comparison("date_of_birth", kind="date")``):
+see :mod:`crmkit.match.generic`. Its normalised values are the prepared column ``x:<column>``.
 
 >>> import pandas as pd, numpy as np
 >>> df = pd.DataFrame({"record_id": ["a", "b"], "first_name": ["Bob", "Robert"],
@@ -34,16 +38,19 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, Indel, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
+from crmkit.match import generic
 from crmkit.match._nicknames import NICKNAMES
 
 LADDERS: dict[str, list[str]] = {
-    "name": ["null", "exact", "swapped", "nickname", "typo", "near", "initials", "first_only", "surname_only",
-             "romanised", "else"],
+    "name": ["null", "exact", "swapped", "nickname", "typo", "near", "initials", "first_only", "first_edit",
+             "surname_only", "romanised", "else"],
     "email": ["null", "exact", "same_local_part", "typo", "else"],
     "phone": ["null", "exact", "last_digits", "one_digit", "else"],
     "company": ["null", "exact", "fuzzy", "else"],
     "address": ["null", "same_street", "same_postcode", "same_city", "other_country", "else"],
 }
+# not a comparison: per pair, whether the phone level comes from the `phone` columns alone (see scoring)
+SHARED_PHONE = "_phone_shared"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+\d{6,15}$")
@@ -132,18 +139,19 @@ def _text(s: pd.Series) -> pd.Series:
     return _on_unique(s, lambda v: (" ".join(str(v).split()) or None))
 
 
-def prepare(df: pd.DataFrame) -> pd.DataFrame:
+def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) -> pd.DataFrame:
     """Normalised matching columns, positional index 0..n-1 (the input is not changed).
 
     Columns: record_id, fn, ln, fn_canon, full (folded 'fn ln'), cjk, py_family and py_given (pinyin of
     a CJK name), email, email_local, phone1,
-    phone2, company_key, street, postcode, city, country, name_key (for term frequencies).
+    phone2, company_key, street, postcode, city, country, name_key (for term frequencies), and
+    ``x:<column>`` for each column of ``extra`` (column -> (kind, params)), normalised for that kind.
     """
-    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
-    out["record_id"] = df["record_id"].astype(str).to_numpy()
+    out: dict[str, np.ndarray] = {}     # object arrays; one object frame at the end (no str-dtype round trips)
+    out["record_id"] = df["record_id"].astype(str).to_numpy(dtype=object)
     first, last, full = (_col(df, c).reset_index(drop=True) for c in ("first_name", "last_name", "full_name"))
     has_cjk = _on_unique(full.fillna(first.fillna("") + last.fillna("")).replace("", None),
-                         lambda v: bool(_CJK.search(v))).fillna(False).astype(bool)
+                         lambda v: bool(_CJK.search(v))).eq(True)
     cjk = _on_unique(full.where(has_cjk, None), lambda v: "".join(str(v).split()) or None)
     cjk = cjk.where(cjk.notna() | ~has_cjk, (first.fillna("") + last.fillna("")).where(has_cjk, None))
     fn = _on_unique(first.where(~has_cjk, None), _name_part)
@@ -175,8 +183,8 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     for i, c in enumerate(("phone", "mobile"), 1):
         out[f"phone{i}"] = _on_unique(_col(df, c).reset_index(drop=True),
                                       lambda v: (p if _PHONE.match(p := str(v).strip()) else None)).to_numpy()
-    same = out["phone1"].notna() & (out["phone1"] == out["phone2"])
-    out.loc[same, "phone2"] = None
+    same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
+    out["phone2"] = np.where(same, None, out["phone2"])
     out["company_key"] = _on_unique(_col(df, "company_key").reset_index(drop=True),
                                     lambda v: " ".join(str(v).casefold().split()) or None).to_numpy()
     out["street"] = _on_unique(_col(df, "street").reset_index(drop=True), _street).to_numpy()
@@ -185,7 +193,12 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     out["city"] = _on_unique(_col(df, "city").reset_index(drop=True), lambda v: _fold(v) or None).to_numpy()
     out["country"] = _on_unique(_col(df, "country").reset_index(drop=True),
                                 lambda v: str(v).strip().upper() or None).to_numpy()
-    return out
+    if extra:
+        from crmkit.match.generic import normalise
+
+        for column, (kind, params) in extra.items():
+            out[f"x:{column}"] = normalise(_col(df, column).reset_index(drop=True), kind, params).to_numpy()
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object)
 
 
 # --------------------------------------------------------------------------- pair similarity helpers
@@ -259,7 +272,14 @@ def _name_ladder(p, fl, ll, cl_, fr, lr, cr_, l, r, params) -> np.ndarray:
     initials = latin & (jw_ln >= hi) & (missing | ((short_l | short_r) & same_initial))
     first_only = latin & fn_both & (jw_fn >= hi)
     surname_only = latin & fn_both & (jw_ln >= hi)
-    return _select([exact, np.zeros(n, bool), nick, typo, near, initials, first_only, surname_only], n,
+    # a first-name typo Jaro-Winkler reads badly (at the start of a short name) is not a household
+    first_edit = surname_only & (jw_fn >= lo)
+    need_ed = surname_only & ~first_edit & ~initials & ~first_only
+    if need_ed.any():
+        ed = _sim(nm, fl[need_ed], fr[need_ed], DamerauLevenshtein.distance, 0.0, score_cutoff=3)
+        shortest = np.minimum(length[fl[need_ed]], length[fr[need_ed]])
+        first_edit[need_ed] = ed <= np.minimum(2, (shortest - 2) // 2)
+    return _select([exact, np.zeros(n, bool), nick, typo, near, initials, first_only, first_edit, surname_only], n,
                    default=len(LADDERS["name"]) - 1)
 
 
@@ -313,31 +333,43 @@ def _email_levels(p: dict, l, r, params) -> np.ndarray:
     return level
 
 
-def _phone_levels(p: dict, l, r, params) -> tuple[np.ndarray, np.ndarray]:
-    """Levels, and for the exact level the position of the agreeing number's row (for its frequency)."""
+def _phone_levels(p: dict, l, r, params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels, for the exact level the code of the agreeing number (for its frequency), and whether the
+    level is reached through the ``phone`` columns alone (a landline or switchboard a household or an
+    office shares, unlike a mobile)."""
     ph = p["phone"]
     k = params.get("last_digits", 7)
     sides_l = [ph.codes1[l], ph.codes2[l]]
     sides_r = [ph.codes1[r], ph.codes2[r]]
-    exact = np.zeros(len(l), bool)
-    exact_code = np.full(len(l), -1, np.int64)
-    tail = np.zeros(len(l), bool)
-    one = np.zeros(len(l), bool)
+    n = len(l)
+    exact = np.zeros(n, bool)
+    exact_code = np.full(n, -1, np.int64)
+    tail = np.zeros(n, bool)
     for a in sides_l:
         for b in sides_r:
             hit = _eq(a, b)
             exact_code = np.where(hit & (exact_code < 0), a, exact_code)
             exact |= hit
-            both = (a >= 0) & (b >= 0)
-            tail |= both & (ph.tail[np.maximum(a, 0)] == ph.tail[np.maximum(b, 0)]) & (ph.tail[np.maximum(a, 0)] >= 0)
-            d = _sim(ph.coded, a, b, Levenshtein.distance, 0.0, score_cutoff=2)
-            one |= d == 1
+            ta, tb = ph.tail[np.maximum(a, 0)], ph.tail[np.maximum(b, 0)]
+            tail |= (a >= 0) & (b >= 0) & (ta == tb) & (ta >= 0)
+            if a is sides_l[0] and b is sides_r[0]:
+                land_exact, land_tail = exact.copy(), tail.copy()
+    # one differing digit: only where no number agrees already (edit distances on the distinct pairs)
+    one, land_one = np.zeros(n, bool), np.zeros(n, bool)
+    need = np.flatnonzero(~exact & ~tail)
+    for a in sides_l:
+        for b in sides_r:
+            d = _sim(ph.coded, a[need], b[need], Levenshtein.distance, 0.0, score_cutoff=2) == 1
+            one[need] |= d
+            if a is sides_l[0] and b is sides_r[0]:
+                land_one[need] = d
+    landline = _select([land_exact, land_tail, land_one], n, default=len(LADDERS["phone"]) - 1)
     any_l = (sides_l[0] >= 0) | (sides_l[1] >= 0)
     any_r = (sides_r[0] >= 0) | (sides_r[1] >= 0)
-    level = _select([exact, tail, one], len(l), default=len(LADDERS["phone"]) - 1)
+    level = _select([exact, tail, one], n, default=len(LADDERS["phone"]) - 1)
     level[~(any_l & any_r)] = 0
     _ = k
-    return level, exact_code
+    return level, exact_code, landline == level
 
 
 def _company_levels(p: dict, l, r, params) -> np.ndarray:
@@ -405,12 +437,12 @@ class Prepared:
         c["names"] = names
         vocab = pd.Series(names.uniq, dtype=object)
         c["name_initial"] = np.r_[pd.factorize(vocab.str[:1])[0], -1].astype(np.int64)
-        c["name_len"] = np.r_[vocab.str.len().fillna(0).to_numpy(dtype=np.int64), 0]
+        c["name_len"] = np.r_[vocab.str.len().astype(float).fillna(0).to_numpy(dtype=np.int64), 0]
         c["fn_c"], c["ln_c"], c["fcan_c"], c["lcan_c"] = (names.codes[i * n:(i + 1) * n] for i in range(4))
         c["initial"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str[:1].fillna("").to_numpy()
-        c["fn_len"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str.len().fillna(0).to_numpy()
+        c["fn_len"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str.len().astype(float).fillna(0).to_numpy()
         local = pd.Series(prep["email_local"].to_numpy(), dtype=object)
-        c["local_len"] = local.str.len().fillna(0).to_numpy()
+        c["local_len"] = local.str.len().astype(float).fillna(0).to_numpy()
         # a local part made of the person's name alone (anna.weber, mueller.t) is shared by namesakes;
         # one with digits or without the name is personal
         trio = pd.DataFrame({"loc": local.fillna(""), "fn": pd.Series(prep["fn"].to_numpy(), dtype=object).fillna(""),
@@ -420,20 +452,25 @@ class Prepared:
         has_ln = made[codes] if len(codes) else np.zeros(0, bool)
         c["email_digits"] = pd.Series(prep["email"].to_numpy(), dtype=object).str.replace(
             r"\D", "", regex=True).fillna("").to_numpy()
-        c["local_personal"] = (local.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
+        c["local_personal"] = (local.str.contains(r"\d", regex=True).eq(True).to_numpy(dtype=bool)
                                | ~has_ln)
         c["phone"] = _Phones(prep["phone1"].to_numpy(), prep["phone2"].to_numpy(),
                              (params_phone or {}).get("last_digits", 7))
+        for name in prep.columns:
+            if name.startswith("x:"):
+                c[name] = _Coded(prep[name].to_numpy())
         self.cols = c
 
     def __getitem__(self, key):
         return self.cols[key]
 
-    def value_frequency(self, name: str) -> np.ndarray:
-        """Share of records holding each row's value of `name` (NaN where missing)."""
+    def value_frequency(self, name: str, min_count: int = 0) -> np.ndarray:
+        """Share of records holding each row's value of `name` (NaN where missing, and where at most
+        `min_count` records hold it: so few may all be one person's duplicates, not a common value)."""
         col = self.cols[name]
         counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.uniq)).astype(float)
         total = max(counts.sum(), 1.0)
+        counts[counts <= min_count] = np.nan
         return np.where(col.codes >= 0, counts[np.maximum(col.codes, 0)] / total, np.nan) if len(counts) else \
             np.full(self.n, np.nan)
 
@@ -465,8 +502,9 @@ def compare_pairs(prep: pd.DataFrame | Prepared, l: np.ndarray, r: np.ndarray, s
         elif comp.field == "email":
             levels["email"] = _email_levels(p, l, r, params)
         elif comp.field == "phone":
-            lv, code = _phone_levels(p, l, r, params)
+            lv, code, shared = _phone_levels(p, l, r, params)
             levels["phone"] = lv
+            levels[SHARED_PHONE] = shared
             freq = p.phone_frequency()
             tf["phone"] = np.where(code >= 0, freq[np.maximum(code, 0)] if len(freq) else np.nan, np.nan)
         elif comp.field == "company":
@@ -474,6 +512,11 @@ def compare_pairs(prep: pd.DataFrame | Prepared, l: np.ndarray, r: np.ndarray, s
             tf["company"] = p.value_frequency("company_key")[l]
         elif comp.field == "address":
             levels["address"] = _address_levels(p, l, r, params)
+        elif comp.kind is not None:
+            col = f"x:{comp.field}"
+            levels[comp.field] = generic.levels(comp.kind, p[col], l, r, params)
+            if any(lv.tf_adjust for lv in comp.levels):
+                tf[comp.field] = p.value_frequency(col, params.get("tf_min_count", 5))[l]
     return levels, tf
 
 

@@ -22,10 +22,14 @@ from crmkit.match.settings import MatchSettings
 _GUARD_MAX_MEMBERS = 60     # components up to this size get all their inner pairs scored
 
 
-def _check_input(df: pd.DataFrame) -> None:
+def _check_input(df: pd.DataFrame, settings: MatchSettings) -> None:
     if "record_id" not in df.columns:
         raise CrmkitError("find_duplicates needs a 'record_id' column",
                           hint="add one, e.g. df.assign(record_id=df.index.astype(str))")
+    missing = [c for c in settings.extra_columns() if c not in df.columns]
+    if missing:
+        raise CrmkitError(f"the match settings compare or block on column(s) the records lack: {', '.join(missing)}",
+                          column=missing[0], hint="map those columns, or drop their comparisons and blocking rules")
     ids = df["record_id"].astype(str)
     if ids.duplicated().any():
         dup = ids[ids.duplicated()].iloc[0]
@@ -43,17 +47,18 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     Returns one row per pair with ``decision`` 'merge' or 'review' (plus the 'no' pairs that cut a
     chain, and all others with ``settings.keep_rejected``): record_id_l, record_id_r, match_weight,
     match_probability, decision, ``level_<field>`` (level label) and ``weight_<field>`` (bits) for
-    name, email, phone, company, address, and ``weight_conflict``. ``pairs.attrs["settings"]`` holds
-    the trained settings; pass them back to replay the run without re-estimating.
+    name, email, phone, company, address and every comparison declared on another column
+    (``Comparison("date_of_birth", kind="date")``), and ``weight_conflict``. ``pairs.attrs["settings"]``
+    holds the trained settings; pass them back to replay the run without re-estimating.
     """
     if isinstance(settings, str):
         settings = MatchSettings.from_json(settings)
     settings = settings if settings is not None else MatchSettings()
     settings.validate()
-    _check_input(df)
+    _check_input(df, settings)
     # the same records in any order give the same pairs (random u pairs are drawn by position)
     df = df.iloc[np.argsort(df["record_id"].astype(str).to_numpy(), kind="stable")]
-    prep = Prepared(prepare(df), settings.comparison("phone").params if any(
+    prep = Prepared(prepare(df, settings.extra_columns()), settings.comparison("phone").params if any(
         c.field == "phone" for c in settings.comparisons) else None)
     n = prep.n
     cand, rule_counts = block_pairs(prep.frame, settings.blocking_rules, max_block_size=settings.max_block_size,
@@ -84,7 +89,7 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
             total, prob = np.concatenate([total, xt]), np.concatenate([prob, xp])
             merge = prob >= trained.merge_threshold
     support, against = other_evidence(weights)
-    cannot, soft = cannot_links(total, against, merge, trained)
+    cannot, soft = cannot_links(total - weights["conflict"], against, merge, trained)
     merge_idx = np.flatnonzero(merge)
     keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size,
                  soft[cannot], support[merge_idx] <= 0)

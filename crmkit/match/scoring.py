@@ -13,18 +13,22 @@
 * match_weight = log2(λ/(1-λ)) + Σ per-field log2(m/u), where levels flagged ``tf_adjust`` use
   the frequency of the agreeing value instead of u (a common name counts for less), and the
   *conflict rule*: when names contradict (``settings.conflict_levels``), the evidence of fields a
-  household or office shares (``settings.shared_fields``: phone, address, company) adds at most
-  ``settings.conflict_cap`` bits; the cut shows as the ``weight_conflict`` column.
+  household or office shares (``settings.shared_fields``: address, company, and the phone only when
+  the agreeing number is in the ``phone`` columns, a landline or switchboard, not a mobile) adds at
+  most ``settings.conflict_cap`` bits, unless declared comparisons (an id, a birth date) add at least
+  ``settings.conflict_release`` bits; the cut shows as the ``weight_conflict`` column.
 """
 from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from crmkit.match.compare import LADDERS, Prepared, compare_pairs
+from crmkit.match.compare import SHARED_PHONE, Prepared, compare_pairs
+from crmkit.match.generic import IDENTIFIER_KINDS
 from crmkit.match.settings import MatchSettings
 
 
@@ -55,11 +59,12 @@ def estimate_u(prep: Prepared, settings: MatchSettings) -> dict[str, np.ndarray]
     return out
 
 
-def _patterns(levels: dict[str, np.ndarray], fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _patterns(levels: dict[str, np.ndarray], comps: list) -> tuple[np.ndarray, np.ndarray]:
+    fields = [c.field for c in comps]
     mat = np.stack([levels[f].astype(np.int64) for f in fields], axis=1)
     if len(mat) == 0:
         return mat, np.empty(0)
-    base = np.array([len(LADDERS[f]) for f in fields], np.int64)
+    base = np.array([len(c.levels) for c in comps], np.int64)
     mult = np.cumprod(np.r_[1, base[:-1]])
     code = mat @ mult
     uniq, counts = np.unique(code, return_counts=True)
@@ -128,24 +133,24 @@ def run_em(levels: dict[str, np.ndarray], settings: MatchSettings, u_random: dic
     name_lv = levels.get("name")
     sessions = []
     ident = np.zeros(len(name_lv) if name_lv is not None else 0, bool)
-    for f in ("email", "phone"):
-        if f in levels:
-            ident |= levels[f] == 1
-    sessions.append((ident, {f for f in fields if f not in ("email", "phone")}))
+    id_fields = {"email", "phone"} | {c.field for c in comps if c.kind in IDENTIFIER_KINDS}
+    for f in id_fields & set(fields):
+        ident |= levels[f] == 1
+    sessions.append((ident, {f for f in fields if f not in id_fields}))
     if name_lv is not None:
         sessions.append((np.isin(name_lv, [1, 2, 3]), {f for f in fields if f != "name"}))
     for mask, train_m in sessions:
         if mask.sum() < 50:
             continue
         sub = {f: levels[f][mask] for f in fields}
-        pats, w = _patterns(sub, fields)
+        pats, w = _patterns(sub, comps)
         m = {f: m0[f].copy() for f in fields}
         ub = {f: u_random[f].copy() for f in fields}
         _em(pats, w, comps, m, ub, settings, train_m)
         for f in train_m:
             learned[f].append(m[f])
     m_final = {f: (np.mean(learned[f], axis=0) if learned[f] else m0[f]) for f in fields}
-    pats, w = _patterns(levels, fields)
+    pats, w = _patterns(levels, comps)
     ub = {f: u_random[f].copy() for f in fields}
     lam = _em(pats, w, comps, m_final, ub, settings, set(), lam=0.1, fixed_lam=True)
     return m_final, lam
@@ -171,7 +176,7 @@ def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], sett
             u[c.field] = np.r_[np.nan, uu[1:] / uu[1:].sum()]
         m = {c.field: np.array([np.nan] + [lv.m if lv.m else 1.0 / (len(c.levels) - 1) for lv in c.levels[1:]])
              for c in comps}
-        pats, w = _patterns(levels, [c.field for c in comps])
+        pats, w = _patterns(levels, comps)
         ub = {f: u[f].copy() for f in m}
         lam_blocked = _em(pats, w, comps, m, ub, s, set(), lam=0.1, fixed_lam=True) if len(w) else 0.5
     else:
@@ -180,7 +185,16 @@ def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], sett
     prior = lam_blocked * len(pairs) / total if total else 0.5
     s.prior = float(min(max(prior, 1e-12), 0.5))
     lam = s.prior
+    # a field without data (no blocked pair has it on both sides) would have EM push its m to the floor;
+    # it says nothing either way here, so it keeps its default m/u (and a later run with data starts sane)
+    empty = [c.field for c in s.comparisons if not (levels[c.field] > 0).any()
+             and all(lv.m and lv.u for lv in c.levels[1:])]
+    if empty:
+        warnings.warn(f"no candidate pair has both values of {', '.join(empty)}: their m/u stay at the defaults",
+                      stacklevel=3)
     for comp in s.comparisons:
+        if comp.field in empty:
+            continue
         # random pairs include a few true matches: u_raw = lam*m + (1-lam)*u
         uc = (u[comp.field][1:] - lam * m[comp.field][1:]) / (1 - lam)
         uc = np.maximum(uc, np.maximum(u[comp.field][1:] * 0.05, s.u_min))
@@ -221,7 +235,18 @@ def score(levels: dict[str, np.ndarray], tf: dict[str, np.ndarray], settings: Ma
     if name_comp is not None and settings.conflict_levels:
         codes = [name_comp.labels.index(x) for x in settings.conflict_levels if x in name_comp.labels]
         contra = np.isin(levels["name"], codes)
-        shared = sum((np.maximum(weights[f], 0) for f in settings.shared_fields if f in weights), np.zeros(n))
+        shared = np.zeros(n)
+        for f in settings.shared_fields:
+            if f in weights:
+                w = np.maximum(weights[f], 0)
+                if f == "phone" and SHARED_PHONE in levels:    # a mobile is personal: only landlines
+                    w = np.where(levels[SHARED_PHONE], w, 0.0)
+                shared += w
+        # declared identifiers (an id, a birth date: not the built-in contact fields, which a family may
+        # share, like a family email) agreeing this strongly are not a household's: no cut
+        declared = sum((weights[c.field] for c in settings.comparisons
+                        if c.kind is not None and c.field not in settings.shared_fields), np.zeros(n))
+        contra &= declared < settings.conflict_release
         conflict = np.where(contra, -np.maximum(shared - settings.conflict_cap, 0.0), 0.0)
     weights["conflict"] = conflict
     prior = settings.prior if settings.prior else 1e-6

@@ -54,13 +54,27 @@ class ComparisonLevel:
 class Comparison:
     """A field compared through ordered levels (first level that applies wins).
 
-    The ladder of levels per field is fixed in :mod:`crmkit.match.compare`; ``params`` holds its
-    similarity thresholds.
+    The built-in fields (name, email, phone, company, address) have fixed ladders in
+    :mod:`crmkit.match.compare`; any other column is compared by a ``kind`` of
+    :mod:`crmkit.match.generic` ("exact", "id", "date", "string", "number"), whose levels and
+    params default to the kind's. ``params`` holds the similarity thresholds.
+
+    >>> Comparison(field="date_of_birth", kind="date").labels
+    ['null', 'exact', 'day_month_swapped', 'one_digit', 'year_off_by_one', 'else']
     """
 
     field: str
-    levels: list[ComparisonLevel]
+    levels: list[ComparisonLevel] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    kind: str | None = None
+
+    def __post_init__(self):
+        from crmkit.match.generic import KINDS, default_levels, default_params
+
+        if self.kind in KINDS:
+            if not self.levels:
+                self.levels = default_levels(self.kind)
+            self.params = {**default_params(self.kind), **self.params}
 
     @property
     def labels(self) -> list[str]:
@@ -94,6 +108,8 @@ def default_comparisons() -> list[Comparison]:
             _lv("initials", "same last name, one first name is an initial or missing: J. Smith / John Smith", 0.02, 0.0001),
             _lv("first_only", "first names agree, last names differ (married name?): Anna Weber / Anna Schmidt",
                 0.03, 0.005),
+            _lv("first_edit", "same last name, first names within 2 edits or Jaro-Winkler >= jw_low (a typo at "
+                "the start of a short name): Ahmed / Hamed Khan", 0.02, 0.0005),
             _lv("surname_only", "last names agree, first names clearly differ (household): Anna / Paul Schmidt",
                 0.002, 0.002, fix_m=True),
             _lv("romanised", "a CJK name whose tone-less pinyin, family name first or last, is the other's Latin "
@@ -134,8 +150,10 @@ def default_comparisons() -> list[Comparison]:
 
 
 def _upgrade(comp: Comparison) -> Comparison:
-    """Settings saved before a level was added (name 'romanised') get that level with its default m/u,
-    so stored runs still replay."""
+    """Settings saved before a level was added (name 'romanised', 'first_edit') get that level with its
+    default m/u, so stored runs still replay."""
+    if comp.kind is not None:
+        return comp
     default = next((c for c in default_comparisons() if c.field == comp.field), None)
     labels = comp.labels
     if default is None or labels == default.labels or not set(labels) < set(default.labels):
@@ -181,6 +199,9 @@ class MatchSettings:
     conflict_levels: list[str] = field(default_factory=lambda: ["first_only", "surname_only", "else"])
     shared_fields: list[str] = field(default_factory=lambda: ["phone", "address", "company"])
     conflict_cap: float = 0.0
+    # ... unless the comparisons declared on other columns (ids, birth dates) add at least this many bits
+    # net: two records agreeing on an id and a birth date are not two members of a household
+    conflict_release: float = 12.0
     # Clustering guard (see crmkit.match.cluster)
     cannot_link_weight: float = -8.0
     # ... and a pair not merged on its own whose fields other than the name contradict by at least this
@@ -196,20 +217,45 @@ class MatchSettings:
                 return c
         raise KeyError(name)
 
+    def extra_columns(self) -> dict[str, tuple[str, dict]]:
+        """Columns beyond the built-in fields that this run reads: column -> (kind, params) of its
+        normalisation (a column only blocked on, not compared, is normalised as kind 'exact')."""
+        from crmkit.match.blocking import rule_columns
+
+        out = {c.field: (c.kind, c.params) for c in self.comparisons if c.kind is not None}
+        for rule in self.blocking_rules:
+            for col in rule_columns(rule) or []:
+                out.setdefault(col, ("exact", {}))
+        return out
+
     def validate(self) -> None:
         """Collect every problem and raise one SettingsError naming them all."""
-        from crmkit.match.blocking import BLOCKING_KEYS
+        from crmkit.match.blocking import BLOCKING_KEYS, rule_columns
         from crmkit.match.compare import LADDERS
+        from crmkit.match.generic import KINDS
 
         problems = []
         for rule in self.blocking_rules:
-            if rule not in BLOCKING_KEYS:
-                problems.append(f"unknown blocking rule {rule!r} (known: {', '.join(BLOCKING_KEYS)})")
+            if rule not in BLOCKING_KEYS and rule_columns(rule) is None:
+                problems.append(f"unknown blocking rule {rule!r} (known: {', '.join(BLOCKING_KEYS)}, "
+                                "or 'col:<column>', 'cols:<column>+<column>')")
         if not self.blocking_rules:
             problems.append("no blocking rules")
+        seen = [c.field for c in self.comparisons]
+        for f in sorted({f for f in seen if seen.count(f) > 1}):
+            problems.append(f"comparison {f!r} appears more than once")
         for c in self.comparisons:
-            if c.field not in LADDERS:
-                problems.append(f"unknown comparison {c.field!r} (known: {', '.join(LADDERS)})")
+            if c.kind is not None:
+                if c.field in LADDERS:
+                    problems.append(f"comparison {c.field!r} has a built-in ladder: leave its kind out")
+                elif c.kind not in KINDS:
+                    problems.append(f"comparison {c.field!r}: unknown kind {c.kind!r} (known: {', '.join(KINDS)})")
+                elif c.labels != KINDS[c.kind]:
+                    problems.append(f"comparison {c.field!r} of kind {c.kind!r} levels must be {KINDS[c.kind]}, "
+                                    f"got {c.labels}")
+            elif c.field not in LADDERS:
+                problems.append(f"unknown comparison {c.field!r}: give it a kind ({', '.join(KINDS)}) or use one "
+                                f"of {', '.join(LADDERS)}")
             elif c.labels != LADDERS[c.field]:
                 problems.append(f"comparison {c.field!r} levels must be {LADDERS[c.field]}, got {c.labels}")
             for lv in c.levels:
@@ -250,7 +296,8 @@ class MatchSettings:
                                 hint=f"known keys: {', '.join(sorted(known))}")
         if "comparisons" in data:
             data["comparisons"] = [_upgrade(
-                Comparison(c["field"], [ComparisonLevel(**lv) for lv in c["levels"]], dict(c.get("params", {}))))
+                Comparison(c["field"], [ComparisonLevel(**lv) for lv in c["levels"]], dict(c.get("params", {})),
+                           c.get("kind")))
                 for c in data["comparisons"]]
         if "m_bounds" in data:
             data["m_bounds"] = tuple(data["m_bounds"])

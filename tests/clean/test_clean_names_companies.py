@@ -95,3 +95,27 @@ def test_company_key_unifies_and():
 
 def test_clean_companies_placeholder():
     assert clean_companies(S("n/a", None)).values.isna().all().all()
+
+
+def test_plain_first_last_fast_path_matches_full_parse():
+    """Rows with only plain capitalised first/last words skip parsing; they must come out as parsing gives."""
+    import random
+
+    from crmkit.clean.names import _HONORIFICS, _clean_one
+
+    rng = random.Random(5)
+    words = ["Sam", "Smith", "Jäger", "Müller", "Øster", "Émile", "Mcdonald", "Macdonald", "Van", "Der", "De",
+             "Al", "El", "None", "Null", "Unknown", "Tbd", "Nan", "Inconnu", "Unbekannt", "Blank", "Mr", "Mrs",
+             "Dr", "Herr", "Frau", "Mme", "Sra", "Don", "Sir", "Jr", "Iii", "Bob", "Liz", "Jürgen", "O'brien",
+             "SMITH", "smith", "Sm1th", "Ann-Marie", "Ab", "Zz", "Ÿves", "Ñandu", "Ñ"] + \
+        [w.title() for w in _HONORIFICS]
+    rows = [(rng.choice(words + [None]), rng.choice(words + [None]), rng.choice(["FR", "DE", "US", None]))
+            for _ in range(3000)]
+    first, last, country = (pd.Series([r[i] for r in rows], dtype=object) for i in range(3))
+    got = clean_names(first, last, None, country=country)
+    for i, (f, la, c) in enumerate(rows):
+        if f is None and la is None:
+            continue
+        want = _clean_one(f, la, None, None, c)
+        assert tuple(got.values.iloc[i]) == want[:4], (f, la, c)
+        assert got.problems.iloc[i] == want[4], (f, la, c)
