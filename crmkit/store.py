@@ -9,6 +9,7 @@ a brand-new SQLite file is written under a temporary name and renamed into place
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -442,9 +443,11 @@ class Store:
                 try:
                     os.write(feed, bytes(range(len(helped))))
                     os.close(feed)
+                    gc.freeze()  # the helpers' garbage collector then never touches (copies) our objects
                     for _ in range(workers):
                         helpers.append(_HelperLoad(final, candidates, helped, queue))
                 finally:
+                    gc.unfreeze()
                     os.close(queue)
                 for name in helped:
                     mine_replace.pop(name, None)
@@ -971,6 +974,7 @@ class _HelperLoad:
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - runs in the child
             code = 1
+            gc.disable()  # short-lived, and its many row tuples hold no cycles
             try:
                 path = self.part_path(final, os.getpid())
                 path.unlink(missing_ok=True)

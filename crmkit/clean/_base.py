@@ -157,8 +157,16 @@ class Forked:
         self.pid = None
         if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
             return
+        import gc
+
         read, write = os.pipe()
-        pid = os.fork()
+        gc.freeze()  # the child's garbage collector then never touches (copies) this process's objects
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                gc.unfreeze()
         if pid == 0:  # pragma: no cover - runs in the child
             import pickle
 
