@@ -20,7 +20,7 @@ import pandas as pd
 
 from crmkit.clean import clean as clean_frame
 from crmkit.errors import CrmkitError
-from crmkit.mapping import Mapping, MappedSheet, apply_mapping, map_sheets
+from crmkit.mapping import Mapping, apply_mapping, map_sheets
 from crmkit.read import RawSheet, read_paths
 from crmkit.schema import ENTITIES, ISSUE_COLUMNS
 from crmkit.store import TABLE_COLUMNS, Store
@@ -80,22 +80,28 @@ def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
 def _raw_json(raw: RawSheet) -> list[str]:
     """One JSON object per row (the original cells, by header).
 
-    Split on "\n" only: JSON escapes newlines inside values, but not U+2028/U+2029/U+0085, which
-    ``str.splitlines`` would also split on.
+    The same text as ``to_json(orient="records", lines=True)`` gives per line, without its slow
+    line splitting: the records array is cut at ``},{"``, where every record starts. A key or value
+    ending in ``},{`` holds it too, so the cut is kept only when it gives one piece per row (a value
+    can only add pieces); else the lines are split as pandas does. Never split at newlines: JSON
+    escapes those inside values, but not U+2028/U+2029/U+0085, which ``str.splitlines`` would split on.
     """
     if raw.frame.empty:
         return []
+    if len(raw.frame.columns):
+        text = raw.frame.to_json(orient="records", force_ascii=False)
+        parts = text[2:-2].split('},{"')  # '[{"a":1},{"a":2}]' -> ['"a":1', 'a":2']
+        if len(parts) == len(raw.frame):
+            return ["{" + parts[0] + "}"] + ['{"' + p + "}" for p in parts[1:]]
     text = raw.frame.to_json(orient="records", lines=True, force_ascii=False)
     return text.rstrip("\n").split("\n")
 
 
 @dataclass
 class _SheetWork:
-    mapped: MappedSheet
-    cleaned: pd.DataFrame
+    entity: str
+    cleaned: pd.DataFrame  # with the sheet's source record ids as record_id
     issues: pd.DataFrame
-    raw_json: list[str]
-    ids: pd.Series  # this sheet's source record ids, aligned with cleaned
 
 
 def migrate(
@@ -144,6 +150,12 @@ def migrate(
     say("mapping columns", 0.15)
     sheet_mapping = map_sheets(sheets, mapping if isinstance(mapping, Mapping) else None)
 
+    # the store as it is now (one snapshot: the write checks nothing changed since); rows it already
+    # holds are known by their source record id, so sheets holding nothing new are not cleaned again
+    store = None if str(out).lower().endswith((".xlsx", ".xlsm")) else Store(out)
+    existing = _load_existing(store)
+    known = set(existing["source_rows"]["source_record_id"].dropna()) if existing else set()
+
     works: list[_SheetWork] = []
     read_issue_frames = []
     source_frames = []
@@ -172,29 +184,33 @@ def migrate(
                     "problem": "sheet not recognised as contacts, deals or orders; its rows are kept in "
                                "source_rows only (map it with --mapping)"}]))
             continue
+        source_frames.append(provenance.assign(entity=sm.entity, record_id=None, raw=raw_json,
+                                               source_record_id=ids.values, source_path=str(raw.path)))
+        if known and ids.isin(known).all():
+            # every row is stored already: its cleaned values, issues and extras would all be dropped below
+            continue
         cleaned, issues = clean_frame(mapped.frame, sm.entity, kinds=mapped.kinds, region=region)
         cleaned = cleaned.copy()
         cleaned["record_id"] = ids.values
-        works.append(_SheetWork(mapped, cleaned, issues.assign(entity=sm.entity), raw_json, ids))
-        source_frames.append(provenance.assign(entity=sm.entity, record_id=None, raw=raw_json,
-                                               source_record_id=ids.values, source_path=str(raw.path)))
+        works.append(_SheetWork(sm.entity, cleaned, issues.assign(entity=sm.entity)))
         if len(mapped.extras.columns):
             ex = mapped.extras.assign(record_id=ids.values)
             long = ex.melt(id_vars="record_id", var_name="field", value_name="value").dropna(subset=["value"])
             prov = provenance.assign(record_id=ids.values)
             extra_frames.append(long.merge(prov, on="record_id", how="left").assign(entity=sm.entity))
 
-    store = None if str(out).lower().endswith((".xlsx", ".xlsm")) else Store(out)
-    existing = _load_existing(store)
-
+    # the read frames are not needed any more (their raw text is in source_rows): free them early
+    files_read, sheets_read = len({str(s.path) for s in sheets}), len(sheets)
+    del sheets
+    raw = mapped = raw_json = provenance = cleaned = None  # noqa: F841 - the last sheet's frames
     source_rows = pd.concat(source_frames, ignore_index=True) if source_frames else \
         pd.DataFrame(columns=TABLE_COLUMNS["source_rows"])
-    known = set(existing["source_rows"]["source_record_id"].dropna()) if existing else set()
+    del source_frames
     new_mask = ~source_rows["source_record_id"].isin(known)
     skipped_existing = int((~new_mask).sum())
 
     def entity_frame(entity: str) -> pd.DataFrame:
-        frames = [w.cleaned for w in works if w.mapped.entity == entity]
+        frames = [w.cleaned for w in works if w.entity == entity]
         if not frames:
             return pd.DataFrame(columns=["record_id"])
         df = pd.concat(frames, ignore_index=True)
@@ -254,9 +270,9 @@ def migrate(
 
     summary = {
         "batch_id": batch_id,
-        "files_read": len({str(s.path) for s in sheets}),
+        "files_read": files_read,
         "files_failed": len(errors),
-        "sheets_read": len(sheets),
+        "sheets_read": sheets_read,
         "rows_read": {e: int((source_rows["batch_id"] == batch_id).where(source_rows["entity"] == e, False).sum())
                       for e in ("contact", "deal", "order", "unknown")
                       if ((source_rows["entity"] == e) & (source_rows["batch_id"] == batch_id)).any()},
@@ -284,6 +300,11 @@ def migrate(
         "extra_fields": pd.concat([existing["extra_fields"], extras], ignore_index=True)
         if existing is not None else extras,
     }
+    # only the tables are written from here on: let the raw, mapped and cleaned frames go first, so that
+    # the write (and the helper processes it forks) starts from a smaller process
+    merge_history = result.merge_history
+    del works, extra_frames, read_issue_frames, contacts_in, deals_in, orders_in
+    del existing, result, source_rows, issues, extras
     say("writing " + str(out), 0.88)
     if store is None:
         from crmkit.workbook import write_workbook
@@ -295,7 +316,7 @@ def migrate(
         audit = pd.DataFrame([{"at": _now(), "actor": actor, "action": "import", "entity": "batch",
                                "record_id": batch_id, "detail": json.dumps(summary, ensure_ascii=False)}])
         store.write(replace=tables, append={"batches": batch, "audit_log": audit,
-                                            "merge_history": result.merge_history})
+                                            "merge_history": merge_history})
         store.close()
     say("done", 1.0)
     return MigrationResult(out=str(out), batch_id=batch_id, summary=summary, mapping=sheet_mapping,

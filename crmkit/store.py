@@ -431,42 +431,51 @@ class Store:
             dbapi_conn.execute("PRAGMA synchronous=OFF")
             dbapi_conn.execute("PRAGMA temp_store=MEMORY")
 
-        # a new file holds nothing yet: the biggest tables go to forked helpers (see _HelperLoad)
+        # a new file holds nothing yet: the big tables are shared out, through a queue, between this
+        # process (loading straight into the file) and forked helpers (see _HelperLoad)
         both = set(replace) & set(append)
         mine_replace, mine_append = dict(replace), dict(append)
         candidates = {name: df for name, df in [*replace.items(), *append.items()] if name not in both}
-        workers, helped = _parallel_plan(candidates)
+        workers, shared = _parallel_plan(candidates)
         helpers: list[_HelperLoad] = []
+        queue = None
+        loaded_here: list[str] = []
         try:
             if workers:
                 queue, feed = os.pipe()
+                os.write(feed, bytes(range(len(shared))))
+                os.close(feed)
+                loaded_here.append(shared[os.read(queue, 1)[0]])  # the biggest table stays here
+                gc.freeze()  # the helpers' garbage collector then never touches (copies) our objects
                 try:
-                    os.write(feed, bytes(range(len(helped))))
-                    os.close(feed)
-                    gc.freeze()  # the helpers' garbage collector then never touches (copies) our objects
                     for _ in range(workers):
-                        helpers.append(_HelperLoad(final, candidates, helped, queue))
+                        helpers.append(_HelperLoad(final, candidates, shared, queue))
                 finally:
                     gc.unfreeze()
-                    os.close(queue)
-                for name in helped:
+                for name in shared:
                     mine_replace.pop(name, None)
                     mine_append.pop(name, None)
             with engine.begin() as conn:
                 # tables first, their indexes after the bulk load: building an index from sorted
-                # data is many times faster than updating it row by row (the helpers' tables get
-                # theirs now, empty: the copy below fills them from the helpers' indexes)
+                # data is many times faster than updating it row by row
                 for table in METADATA.sorted_tables:
                     conn.execute(sa.schema.CreateTable(table))
-                for table in METADATA.sorted_tables:
-                    if table.name in helped:
-                        for index in sorted(table.indexes, key=lambda ix: ix.name):
-                            index.create(conn)
                 self._write(conn, mine_replace, mine_append, progress, None)
+                if queue is not None:
+                    name = loaded_here[0]
+                    while name:  # one table at a time, the next from the queue when this one is done
+                        _insert(conn, name, _orient_pairs(name, candidates[name]))
+                        item = os.read(queue, 1)
+                        name = shared[item[0]] if item else None
+                        if name:
+                            loaded_here.append(name)
+                    os.close(queue)
+                    queue = None
+                # the helpers' tables get their indexes now, empty: the copy below fills them from
+                # the helpers' own indexes
                 for table in METADATA.sorted_tables:
-                    if table.name not in helped:
-                        for index in sorted(table.indexes, key=lambda ix: ix.name):
-                            index.create(conn)
+                    for index in sorted(table.indexes, key=lambda ix: ix.name):
+                        index.create(conn)
             copied: list[str] = []
             while helpers:
                 helper = helpers[0]
@@ -485,19 +494,21 @@ class Store:
                 else:  # the helper failed (it printed why): its tables are loaded here below
                     helper.stop()
                 helpers.pop(0)
-            missing = [name for name in helped if name not in copied]
+            missing = [name for name in shared if name not in copied and name not in loaded_here]
             if missing:
                 with engine.begin() as conn:
                     for name in missing:
                         _insert(conn, name, _orient_pairs(name, candidates[name]))
             if progress:
-                for name in helped:
+                for name in shared:
                     progress(name)
             engine.dispose()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             _publish(tmp, final, self.target)
         except BaseException:
+            if queue is not None:
+                os.close(queue)
             for helper in helpers:
                 helper.stop()
             engine.dispose()
@@ -924,13 +935,18 @@ _PARALLEL_MIN_ROWS = 50_000
 
 
 def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str]]:
-    """(number of helper processes, the tables they load, most work first); (0, []) to load all here."""
+    """(number of helper processes, the big tables shared out, most work first); (0, []) to load all here.
+
+    This process takes tables from the same queue as its helpers (the biggest first), so it keeps
+    a share of the work that needs no copying.
+    """
     workers = min(os.cpu_count() or 1, 2)
     if not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0":
         return 0, []
     big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
     big.sort(key=lambda n: len(tables[n]) * (len(tables[n].columns) + 2 * len(_t(n).indexes)), reverse=True)
-    return (min(workers, len(big)), big) if big else (0, [])
+    helpers = min(workers - 1, len(big) - 1)
+    return (helpers, big) if helpers > 0 else (0, [])
 
 
 def _ddl(name: str) -> list[str]:

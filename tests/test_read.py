@@ -332,3 +332,26 @@ def test_skipped_rows_that_held_something_become_issue_rows():
     assert issues["problem"].tolist() == ["skipped: above the header row (title or notes)",
                                           "skipped: repeated header row", "skipped: footer/total row"]
     assert issues["value"].notna().all() and issues["source_file"].eq("titles_footer.csv").all()
+
+
+def test_raw_json_of_read_rows_is_what_pandas_writes_per_line():
+    """migrate's source_rows.raw (hashed into the record ids) must stay byte-identical to pandas'
+    ``to_json(orient="records", lines=True)`` lines, also for keys and values holding '},{"'."""
+    import random
+
+    from crmkit.migrate import _raw_json
+
+    rng = random.Random(1)
+    alpha = ["}", "{", ",", '"', "\\", "/", "\n", "\u2028", "\u0085", "a", "é", "😀", ":", "[", "]", "\x00",
+             "\x1f", " "]
+
+    def text(k: int) -> str:
+        return "".join(rng.choice(alpha) for _ in range(rng.randint(0, k)))
+
+    for _ in range(300):
+        n = rng.randint(1, 20)
+        frame = pd.DataFrame({rng.choice(["},{", ""]) + text(4) + str(j): [None if rng.random() < .2 else text(8)
+                                                                        for _ in range(n)]
+                              for j in range(rng.randint(1, 4))}, dtype=object)
+        want = frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+        assert _raw_json(type("Sheet", (), {"frame": frame})) == want

@@ -230,10 +230,30 @@ def _parse_e164(text: str) -> tuple[str | None, str | None, str | None] | None:
     return text, None, "not a valid phone number for its country code"
 
 
+def _parse_e164_parsed(text: str) -> tuple[str | None, str | None, str | None] | None:
+    """Second fast path for an E.164-shaped value that :func:`_parse_e164` leaves (a national number
+    starting with the national prefix, such as +1 1…, +86 12…): ``phonenumbers.parse`` builds the
+    number, the validity check is :func:`_is_valid` (``is_valid_number`` looks the region up over
+    every region of a shared calling code, one by one). None, to take the full path, for a number
+    with leading zeros."""
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return text, None, "not a valid phone number for its country code"
+    if parsed.italian_leading_zero or parsed.extension or not parsed.national_number:
+        return None
+    nsn = str(parsed.national_number)
+    if _is_valid(parsed.country_code, nsn):
+        return f"+{parsed.country_code}{nsn}", None, None
+    return text, None, "not a valid phone number for its country code"
+
+
 def _clean_one(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
-    """:func:`_parse_one`, through the fast path when the value is already in E.164 shape."""
+    """:func:`_parse_one`, through the fast paths when the value is already in E.164 shape."""
     if _E164_SHAPE.match(raw):
         fast = _parse_e164(raw)
+        if fast is None:
+            fast = _parse_e164_parsed(raw)
         if fast is not None:
             return fast
     return _parse_one(raw, region)

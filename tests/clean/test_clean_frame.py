@@ -91,3 +91,30 @@ def test_clean_orders_currency_clash():
 def test_unknown_entity():
     with pytest.raises(CrmkitError, match="unknown entity"):
         clean(pd.DataFrame(), "lead")
+
+
+def test_long_frame_cleans_phones_in_a_forked_process_with_the_same_result(monkeypatch):
+    """From PARALLEL_MIN_ROWS rows the phones are cleaned in a forked process: same frame, same issues
+    in the same order as cleaning everything in this process."""
+    import numpy as np
+
+    from crmkit.clean._base import PARALLEL_MIN_ROWS
+
+    rng = np.random.default_rng(3)
+    n = PARALLEL_MIN_ROWS + 10
+    pick = lambda *xs: rng.choice(np.array(xs, dtype=object), n)  # noqa: E731
+    df = pd.DataFrame({
+        "first_name": pick("Sam", "ANNA", None, "Dr. Bob", "n/a"),
+        "last_name": pick("Smith", "müller", None, "Jäger"),
+        "email": pick("a@b.de", "bad at mail", None, "x@y.co.uk"),
+        "phone": pick("030 1234567", "+4915143738523", "(415) 555-0123 ext. 12", "12", None, "+3351917405"),
+        "mobile": pick("+447911123456", None, "0171 1234567"),
+        "country": pick("DE", "Germany", None, "GB", "US"),
+        "company": pick("ACME GmbH", None),
+        "source_file": "f.csv", "source_sheet": "", "source_row": np.arange(2, n + 2),
+    })
+    forked = clean(df, "contact")
+    monkeypatch.setenv("CRMKIT_WORKERS", "0")
+    here = clean(df, "contact")
+    pdt.assert_frame_equal(forked[0], here[0])
+    pdt.assert_frame_equal(forked[1], here[1])

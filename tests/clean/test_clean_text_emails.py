@@ -62,3 +62,24 @@ def test_clean_emails_internationalised_and_index():
     result = clean_emails(S("Müller@Bücher.DE", index=["r1"]))
     assert result.values.loc["r1", "email"] == "müller@bücher.de"
     assert result.problems.loc["r1"] is None
+
+
+def test_plain_address_fast_path_matches_full_cleaning():
+    """Plain lower-case addresses skip the cleaning steps; every value must come out as the full path gives."""
+    import random
+
+    from crmkit.clean.emails import _PLAIN_RE, _clean_email_fast, _clean_email_value
+
+    rng = random.Random(7)
+    parts = ["a", "z9", "john.smith", "x_y", "o'neil", "a+b", "?", "!", "{x}", "mailto:", "A", "é", "..", ".", "-",
+             "`", "|", "~", "#", "0", "-x", "x-", "q" * 64, "w" * 70]
+    domains = ["example.com", "x.co.uk", "localhost", "a.local", "b.test", "mail.onion", "x-y.de", "-x.de",
+               "x.c", "x." + "c" * 64, "sub.domain.io", "EXAMPLE.COM", "x..de", "123.45"]
+    values = [rng.choice(["", " ", "<"]) + "".join(rng.choice(parts) for _ in range(rng.randint(1, 3))) +
+              rng.choice(["@", "@@", "＠", ""]) + rng.choice(domains) + rng.choice(["", ".", " ", ">", "?x=1"])
+              for _ in range(20_000)]
+    values += [f"{rng.choice(parts[:6])}{i}@{rng.choice(domains)}" for i in range(3_000)]
+    values += ["a@b.com", "john.smith@example.com", "x" * 250 + "@b.com", "n/a", None]
+    for v in values:
+        assert _clean_email_fast(v) == _clean_email_value(v), v
+    assert sum(isinstance(v, str) and _PLAIN_RE.fullmatch(v) is not None for v in values) > 1_000

@@ -88,3 +88,11 @@ def test_clean_phones_same_with_and_without_fast_path(monkeypatch):
     slow = clean_phones(values, region=regions)
     pd.testing.assert_frame_equal(fast.values, slow.values)
     pd.testing.assert_series_equal(fast.problems, slow.problems)
+
+
+def test_second_fast_path_is_exercised_by_the_sample():
+    """Values the first fast path leaves (national prefix after the calling code) can take the second
+    one, which test_fast_path_equals_full_parse checks against the full parse too."""
+    left = [v for v in SAMPLE if phones._E164_SHAPE.match(v) and phones._parse_e164(v) is None]
+    second = [v for v in left if phones._parse_e164_parsed(v) is not None]
+    assert len(second) > 500  # the others have leading zeros (Italian-style numbers): full path
