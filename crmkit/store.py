@@ -941,7 +941,10 @@ def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str]]:
     a share of the work that needs no copying.
     """
     workers = min(os.cpu_count() or 1, 2)
-    if not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0":
+    import threading
+
+    if (not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0"
+            or threading.active_count() > 1):  # forking a threaded process (the app) could deadlock the child
         return 0, []
     big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
     big.sort(key=lambda n: len(tables[n]) * (len(tables[n].columns) + 2 * len(_t(n).indexes)), reverse=True)

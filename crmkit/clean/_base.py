@@ -155,7 +155,12 @@ class Forked:
 
         self.func = func
         self.pid = None
-        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
+        import threading
+
+        # never fork a process that runs other threads (the Streamlit app, a web server): a lock another
+        # thread holds at that moment would stay locked in the child for ever
+        if (not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0"
+                or threading.active_count() > 1):
             return
         import gc
 
