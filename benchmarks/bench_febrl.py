@@ -89,7 +89,8 @@ def crmkit_settings(extra: bool):
     s = MatchSettings()
     if extra:
         s.comparisons += [Comparison("date_of_birth", kind="date"), Comparison("soc_sec_id", kind="id")]
-        s.blocking_rules += ["col:date_of_birth", "col:soc_sec_id", "first_postcode", "street_postcode"]
+        s.blocking_rules += [k for k in ("col:date_of_birth", "col:soc_sec_id", "first_postcode", "street_postcode")
+                             if k not in s.blocking_rules]
     return s
 
 

@@ -11,8 +11,11 @@ strings).
 Besides the named rules, any column can be a key: ``"col:soc_sec_id"`` (same normalised value) and
 ``"cols:last_name+date_of_birth"`` (all of them equal); the columns are normalised by
 :func:`crmkit.match.compare.prepare` as ``x:<column>`` (see ``MatchSettings.extra_columns``).
-``first_postcode``, ``street_postcode`` and the sorted neighbourhood ``name_sorted`` are available
-but not in the default rules (they pay off on address-heavy lists without emails or phones).
+``street_postcode`` (house number + postcode) is a default rule: its blocks are small and it finds the
+duplicates whose names are both mistyped or whose common name lands in a capped block. ``first_postcode``
+and the sorted neighbourhood ``name_sorted`` are available but not in the default rules.
+Given a :class:`~crmkit.match.compare.Prepared`, the keys reuse its integer codes (the same pairs as
+from the prepared frame, without factorizing the columns again).
 
 >>> import pandas as pd
 >>> from crmkit.match.compare import prepare
@@ -31,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit.match.compare import _on_unique
+from crmkit.match.compare import Prepared, _Coded, _on_unique
 
 _GENERIC_LOCAL = {"info", "sales", "contact", "office", "admin", "mail", "hello", "support", "service",
                   "kontakt", "team", "enquiries", "inquiries", "post", "billing", "accounts", "noreply"}
@@ -51,6 +54,27 @@ def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pd.factorize(out, use_na_sentinel=False)[0].astype(np.int64) * (out >= 0) - (out < 0)
 
 
+def _frame(p) -> pd.DataFrame:
+    return p.frame if isinstance(p, Prepared) else p
+
+
+def _col_codes(p, name: str) -> np.ndarray:
+    """Integer codes of a prepared column (-1 = missing): those of a :class:`Prepared` (coded once per run),
+    else factorized here."""
+    if isinstance(p, Prepared) and isinstance(p.cols.get(name), _Coded):
+        return p.cols[name].codes
+    return _codes(p[name])
+
+
+def _on_codes(p, name: str, func) -> np.ndarray:
+    """Codes of func(value) for a column's values (None = missing), func applied once per distinct value."""
+    if isinstance(p, Prepared):
+        col = p.cols[name]
+        mapped = np.array([func(v) for v in col.uniq] + [None], dtype=object)
+        return np.r_[_codes(mapped[:-1]), -1][col.codes]
+    return _codes(_on_unique(p[name], func))
+
+
 def _join(*parts) -> np.ndarray:
     """Key codes of several columns together (integer arithmetic, no string concatenation)."""
     out = _codes(parts[0])
@@ -60,10 +84,12 @@ def _join(*parts) -> np.ndarray:
 
 
 def _key_email(p: pd.DataFrame):
-    return p["email"]
+    return _col_codes(p, "email")
 
 
 def _key_phone(p: pd.DataFrame):
+    if isinstance(p, Prepared):         # phone and mobile in one vocabulary already
+        return [p["phone"].codes1, p["phone"].codes2]
     return [p["phone1"], p["phone2"]]
 
 
@@ -76,41 +102,54 @@ def _sorted_pair(a: pd.Series, b: pd.Series) -> np.ndarray:
     return _combine(np.minimum(ca, cb) * ((ca >= 0) & (cb >= 0)) - ((ca < 0) | (cb < 0)), np.maximum(ca, cb))
 
 
+def _sorted_code_pair(ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
+    """Codes of the unordered pair {a, b} of codes in one vocabulary (-1 = missing)."""
+    return _combine(np.minimum(ca, cb) * ((ca >= 0) & (cb >= 0)) - ((ca < 0) | (cb < 0)), np.maximum(ca, cb))
+
+
 def _key_name_tokens(p: pd.DataFrame):
     """Sorted (canonical first name, last name): catches swaps and nicknames."""
+    if isinstance(p, Prepared):         # names share one vocabulary there
+        return _sorted_code_pair(p["fcan_c"], p["ln_c"])
     return _sorted_pair(p["fn_canon"], p["ln"])
 
 
 def _key_name_prefixes(p: pd.DataFrame):
     """Sorted 3-letter prefixes of first and last name: typos after the third letter, swaps."""
+    if isinstance(p, Prepared):
+        prefix = np.r_[_codes(np.array([v[:3] for v in p["names"].uniq], dtype=object)), -1]
+        return _sorted_code_pair(prefix[p["fn_c"]], prefix[p["ln_c"]])
     return _sorted_pair(p["fn"].str[:3], p["ln"].str[:3])
 
 
 def _key_phonetic_initial(p: pd.DataFrame):
     """Metaphone of the last name + initial of the canonical first name."""
-    code = _on_unique(p["ln"], lambda v: jellyfish.metaphone(v) or v)
+    code = _on_codes(p, "ln", lambda v: jellyfish.metaphone(v) or v)
+    if isinstance(p, Prepared):
+        return _join(code, p["name_initial"][p["fcan_c"]])
     return _join(code, p["fn_canon"].str[:1])
 
 
 def _key_surname_company(p: pd.DataFrame):
-    return _join(p["ln"], p["company_key"])
+    return _join(_col_codes(p, "ln"), _col_codes(p, "company_key"))
 
 
 def _key_surname_postcode(p: pd.DataFrame):
-    return _join(p["ln"], p["postcode"])
+    return _join(_col_codes(p, "ln"), _col_codes(p, "postcode"))
 
 
 def _key_surname_city(p: pd.DataFrame):
-    return _join(p["ln"], p["city"])
+    return _join(_col_codes(p, "ln"), _col_codes(p, "city"))
 
 
 def _key_cjk_name(p: pd.DataFrame):
-    return p["cjk"]
+    return _col_codes(p, "cjk")
 
 
 def _key_cjk_pinyin(p: pd.DataFrame):
     """Pinyin of a CJK name (sorted family|given) and the same key of Latin names that equal one: 周刚 meets
     'Gang Zhou' and 'Zhou Gang'. Latin names without a CJK counterpart get no key (name_tokens has them)."""
+    p = _frame(p)
     n = len(p)
     fam, giv, fn, ln = (np.asarray(p[c], dtype=object) for c in ("py_family", "py_given", "fn", "ln"))
     codes = _sorted_pair(pd.Series(np.concatenate([fam, fn])), pd.Series(np.concatenate([giv, ln])))
@@ -121,7 +160,7 @@ def _key_cjk_pinyin(p: pd.DataFrame):
 
 def _key_first_postcode(p: pd.DataFrame):
     """Canonical first name + postcode: a surname typo (or a married name) at the same address."""
-    return _join(p["fn_canon"], p["postcode"])
+    return _join(_col_codes(p, "fn_canon"), _col_codes(p, "postcode"))
 
 
 _STREET_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")
@@ -129,15 +168,15 @@ _STREET_NUMBER = re.compile(r"\b(\d+[a-z]?)\b")
 
 def _key_street_postcode(p: pd.DataFrame):
     """Street number + postcode: both names mistyped, same address."""
-    number = _on_unique(p["street"], lambda v: (m.group(1) if (m := _STREET_NUMBER.search(v)) else None))
-    return _join(number, p["postcode"])
+    number = _on_codes(p, "street", lambda v: (m.group(1) if (m := _STREET_NUMBER.search(v)) else None))
+    return _join(number, _col_codes(p, "postcode"))
 
 
 def _key_name_sorted(p: pd.DataFrame):
     """Sorted neighbourhood: every named record in one block, ordered by full name then by last name +
     first name (one key each), so each record meets its ``window`` neighbours in both orders; catches
     typos that change every other key (a first-name typo at the start, a surname typo)."""
-    named = p["ln"].notna().to_numpy()
+    named = _frame(p)["ln"].notna().to_numpy()
     return [np.where(named, 0, -1), np.where(named, 1, -1)]
 
 
@@ -145,6 +184,8 @@ _NAME_SORTED_ORDER = {"f": ("fn", "ln"), "l": ("ln", "fn")}
 
 
 def _key_email_local(p: pd.DataFrame):
+    if isinstance(p, Prepared):
+        return _on_codes(p, "email_local", lambda v: v if len(v) >= 5 and v not in _GENERIC_LOCAL else None)
     loc = p["email_local"]
     ok = loc.str.len().astype(float).ge(5) & ~loc.isin(_GENERIC_LOCAL)
     return loc.where(ok, None).to_numpy(dtype=object)
@@ -175,18 +216,39 @@ def _rule_keys(prep: pd.DataFrame, rule: str):
     if rule in BLOCKING_KEYS:
         return BLOCKING_KEYS[rule](prep)
     cols = rule_columns(rule)
-    missing = [c for c in cols or [] if f"x:{c}" not in prep.columns]
+    missing = [c for c in cols or [] if f"x:{c}" not in _frame(prep).columns]
     if cols is None or missing:
         raise CrmkitError(f"blocking rule {rule!r} needs the column(s) {', '.join(missing or [rule])}",
                           hint="pass the frame with those columns; prepare(df, extra=...) normalises them")
-    return _join(*[prep[f"x:{c}"] for c in cols])
+    return _join(*[_col_codes(prep, f"x:{c}") for c in cols])
+
+
+def _sorted_codes(values: pd.Series | _Coded) -> np.ndarray:
+    """Rank of each row's value among the distinct values in sorted order, missing (or '') first as 0: like
+    pd.factorize(values.fillna(''), sort=True), with the distinct strings sorted by pyarrow when it is installed
+    (in C++; the same order: UTF-8 bytes sort like code points)."""
+    if isinstance(values, _Coded):
+        codes, uniq = values.codes, values.uniq
+    else:
+        codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        uniq = np.asarray(uniq, dtype=object)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:             # optional: Python's sort gives the same order, more slowly
+        order = np.argsort(uniq, kind="stable")
+    else:
+        order = pc.sort_indices(pa.array(uniq, type=pa.string())).to_numpy()
+    rank = np.zeros(len(uniq) + 1, np.int64)
+    rank[order] = np.arange(1, len(uniq) + 1)
+    rank[:-1][uniq == ""] = 0
+    return rank[codes]
 
 
 def _rank(first: pd.Series, then: pd.Series) -> np.ndarray:
-    """Sort rank of each row by (first, then), missing values first: integer codes, no string building."""
-    a = pd.factorize(first.fillna(""), sort=True)[0].astype(np.int64)
-    b = pd.factorize(then.fillna(""), sort=True)[0].astype(np.int64)
-    return a * (int(b.max()) + 1 if len(b) else 1) + b
+    """Dense sort rank of each row by (first, then), missing values first: integer codes, no string building."""
+    a, b = _sorted_codes(first), _sorted_codes(then)
+    return np.unique(a * (int(b.max()) + 1 if len(b) else 1) + b, return_inverse=True)[1].reshape(-1)
 
 
 def _pairs_in_groups(pos: np.ndarray, group: np.ndarray, order_key: np.ndarray, max_block: int, window: int
@@ -194,7 +256,11 @@ def _pairs_in_groups(pos: np.ndarray, group: np.ndarray, order_key: np.ndarray, 
     """All pairs inside each group; groups above max_block get sorted-neighbourhood windows."""
     if len(pos) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    idx = np.lexsort((order_key, group))
+    span = int(order_key.max()) + 1
+    if order_key.min() >= 0 and group.min() >= 0 and int(group.max()) < (1 << 62) // span:
+        idx = np.argsort(group * span + order_key, kind="stable")      # one key: faster than lexsort
+    else:
+        idx = np.lexsort((order_key, group))
     pos, group = pos[idx], group[idx]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     sizes = np.diff(np.r_[starts, len(group)])
@@ -212,21 +278,25 @@ def _pairs_in_groups(pos: np.ndarray, group: np.ndarray, order_key: np.ndarray, 
     return pos[left], pos[right]
 
 
-def block_pairs(prep: pd.DataFrame, rules: list[str], *, max_block_size: int = 200, window: int = 12,
+def block_pairs(prep: pd.DataFrame | Prepared, rules: list[str], *, max_block_size: int = 200, window: int = 12,
                 return_rules: bool = False):
     """Candidate pairs (n × 2 int64 array of positions, left < right, unique) from the union of rules.
 
+    ``prep`` is the prepared frame, or its :class:`~crmkit.match.compare.Prepared` (whose integer codes the
+    keys then reuse: the same pairs, without factorizing the columns again).
+
     With ``return_rules`` also a dict rule -> number of pairs it produced (before the union).
     """
-    n = len(prep)
-    sort_codes = _rank(prep["name_key"], prep["email"])
+    frame = _frame(prep)
+    n = len(frame)
+    sort_codes = _rank(*(prep.cols[c] if isinstance(prep, Prepared) else frame[c] for c in ("name_key", "email")))
     chunks, counts = [], {}
     for rule in rules:
         keys = _rule_keys(prep, rule)
         keys = keys if isinstance(keys, list) else [keys]
         pos = np.concatenate([np.arange(n)] * len(keys))
         if rule == "name_sorted":
-            order = np.concatenate([_rank(prep[a], prep[b]) for a, b in _NAME_SORTED_ORDER.values()])
+            order = np.concatenate([_rank(frame[a], frame[b]) for a, b in _NAME_SORTED_ORDER.values()])
         else:
             order = np.tile(sort_codes, len(keys))
         if all(isinstance(k, np.ndarray) and k.dtype.kind == "i" for k in keys):
@@ -242,7 +312,10 @@ def block_pairs(prep: pd.DataFrame, rules: list[str], *, max_block_size: int = 2
         counts[rule] = len(a)
         chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
         chunks[-1] = chunks[-1][a != b]
-    enc = np.sort(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
+    enc = np.concatenate(chunks) if chunks else np.empty(0, np.int64)
+    del chunks
+    enc.sort()                                          # in place: the pairs of all rules are the largest array
     enc = enc[np.r_[True, enc[1:] != enc[:-1]]] if len(enc) else enc
-    pairs = np.stack([enc // n, enc % n], axis=1) if len(enc) else np.empty((0, 2), np.int64)
+    pairs = np.empty((len(enc), 2), np.int64)
+    np.divmod(enc, n, out=(pairs[:, 0], pairs[:, 1]))
     return (pairs, counts) if return_rules else pairs

@@ -127,12 +127,14 @@ def other_evidence(pairs: pd.DataFrame | dict) -> tuple[np.ndarray, np.ndarray]:
     prefix = "" if isinstance(pairs, dict) else "weight_"
     names = [k[len(prefix):] for k in (pairs.keys() if isinstance(pairs, dict) else pairs.columns)
              if str(k).startswith(prefix)]
-    cols = [np.nan_to_num(np.asarray(pairs[prefix + f], dtype=float)) for f in names if f not in _NOT_OTHER]
-    if not cols:
-        n = len(next(iter(pairs.values()))) if isinstance(pairs, dict) and pairs else len(pairs)
-        return np.zeros(n), np.zeros(n)
-    mat = np.stack(cols)
-    return np.maximum(mat, 0).sum(axis=0), np.minimum(mat, 0).sum(axis=0)
+    fields = [f for f in names if f not in _NOT_OTHER]
+    n = len(next(iter(pairs.values()))) if isinstance(pairs, dict) and pairs else len(pairs)
+    support, against = np.zeros(n), np.zeros(n)
+    for f in fields:                    # summed field by field: no (fields × pairs) matrix
+        col = np.nan_to_num(np.asarray(pairs[prefix + f], dtype=float))
+        support += np.maximum(col, 0)
+        against += np.minimum(col, 0)
+    return support, against
 
 
 def cannot_links(weight: np.ndarray, against: np.ndarray, merged: np.ndarray, settings

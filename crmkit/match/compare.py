@@ -2,7 +2,9 @@
 
 ``prepare`` normalises the cleaned contacts once (on unique values); ``compare_pairs`` turns the
 pair arrays (positions into the prepared frame) into integer level arrays, level 0 = null. Fuzzy
-similarities are computed once per *unique pair of values* with ``rapidfuzz.process.cpdist``.
+similarities are computed once per *unique pair of values* with ``rapidfuzz.process.cpdist`` (name levels
+once per unique pair of names; an edit distance under a cutoff only where the values' lengths and character
+counts allow it), and pairs are compared in chunks of ``_CHUNK`` so memory stays bounded.
 
 The ladders (first level that applies wins):
 
@@ -55,6 +57,9 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+\d{6,15}$")
 _NON_LETTER = re.compile(r"[^a-z ]+")
+_DIGIT = re.compile(r"\d")
+_NON_DIGIT = re.compile(r"\D")
+_ASCII_NON_DIGITS = str.maketrans("", "", "".join(chr(i) for i in range(128) if not chr(i).isdigit()))
 
 
 # --------------------------------------------------------------------------- preparation
@@ -139,6 +144,26 @@ def _text(s: pd.Series) -> pd.Series:
     return _on_unique(s, lambda v: (" ".join(str(v).split()) or None))
 
 
+def _full_names(fn: pd.Series, ln: pd.Series) -> np.ndarray:
+    """'first last' (or the one there is; None for neither), built once per distinct pair of names."""
+    fc, fu = pd.factorize(fn, use_na_sentinel=True)
+    lc, lu = pd.factorize(ln, use_na_sentinel=True)
+    k = len(lu) + 1
+    codes, pairs = pd.factorize((fc + 1) * k + lc + 1)
+    fu, lu = np.append(np.asarray(fu, dtype=object), ""), np.append(np.asarray(lu, dtype=object), "")
+    text = [(a + " " + b).strip() or None for a, b in zip(fu[pairs // k - 1].tolist(), lu[pairs % k - 1].tolist())]
+    return np.array(text + [None], dtype=object)[codes]
+
+
+def _coded_on_unique(values: pd.Series, func) -> tuple[np.ndarray, "_Coded"]:
+    """Like :func:`_on_unique`, plus the result's codes (those of ``_Coded(result)``), taken from the distinct
+    values instead of factorizing the result again."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([func(v) for v in uniques] + [None], dtype=object)
+    out_codes, out_uniq = pd.factorize(mapped[:-1], use_na_sentinel=True)
+    return mapped[codes], _Coded.from_codes(np.r_[out_codes, -1][codes], out_uniq)
+
+
 def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) -> pd.DataFrame:
     """Normalised matching columns, positional index 0..n-1 (the input is not changed).
 
@@ -147,13 +172,23 @@ def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) 
     phone2, company_key, street, postcode, city, country, name_key (for term frequencies), and
     ``x:<column>`` for each column of ``extra`` (column -> (kind, params)), normalised for that kind.
     """
+    return _prepare(df, extra)[0]
+
+
+def _prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None
+             ) -> tuple[pd.DataFrame, dict[str, "_Coded"]]:
+    """:func:`prepare`, plus the codes of the columns normalised value by value (for :class:`Prepared`)."""
+    coded: dict[str, _Coded] = {}
     out: dict[str, np.ndarray] = {}     # object arrays; one object frame at the end (no str-dtype round trips)
     out["record_id"] = df["record_id"].astype(str).to_numpy(dtype=object)
     first, last, full = (_col(df, c).reset_index(drop=True) for c in ("first_name", "last_name", "full_name"))
-    has_cjk = _on_unique(full.fillna(first.fillna("") + last.fillna("")).replace("", None),
-                         lambda v: bool(_CJK.search(v))).eq(True)
+    # a CJK full name, else CJK in the first or last name (each judged once per distinct value)
+    is_cjk = [_on_unique(col, lambda v: bool(_CJK.search(str(v)))).eq(True) for col in (full, first, last)]
+    has_cjk = is_cjk[0].where(full.notna(), is_cjk[1] | is_cjk[2]).astype(bool)
     cjk = _on_unique(full.where(has_cjk, None), lambda v: "".join(str(v).split()) or None)
-    cjk = cjk.where(cjk.notna() | ~has_cjk, (first.fillna("") + last.fillna("")).where(has_cjk, None))
+    fill = cjk.isna() & has_cjk
+    if fill.any():
+        cjk[fill] = first[fill].fillna("") + last[fill].fillna("")
     fn = _on_unique(first.where(~has_cjk, None), _name_part)
     ln = _on_unique(last.where(~has_cjk, None), _name_part)
     # split full names where the parts are missing: first token = first name, the rest = last name
@@ -168,66 +203,149 @@ def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) 
     ln[lone], fn[lone] = fn[lone], None
     out["fn"] = fn.to_numpy()
     out["ln"] = ln.to_numpy()
-    out["fn_canon"] = _on_unique(fn, lambda v: NICKNAMES.get(v, v)).to_numpy()
-    out["full"] = (fn.fillna("") + " " + ln.fillna("")).str.strip().replace("", None).to_numpy()
+    out["fn_canon"], coded["fn_canon"] = _coded_on_unique(fn, lambda v: NICKNAMES.get(v, v))
+    out["full"] = _full_names(fn, ln)
     out["cjk"] = cjk.to_numpy()
-    out["name_key"] = pd.Series(out["full"]).fillna(pd.Series(out["cjk"])).to_numpy()
+    out["name_key"] = np.where(pd.isna(out["full"]), out["cjk"], out["full"])
     py = _on_unique(cjk, _pinyin_parts)
     out["py_family"] = py.map(lambda t: t[0] if t else None).to_numpy()
     out["py_given"] = py.map(lambda t: t[1] if t else None).to_numpy()
 
-    email = _on_unique(_col(df, "email").reset_index(drop=True),
-                       lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
-    out["email"] = email.to_numpy()
-    out["email_local"] = _on_unique(email, lambda v: v.split("@", 1)[0]).to_numpy()
+    out["email"], coded["email"] = _coded_on_unique(
+        _col(df, "email"), lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
+    em = coded["email"]                 # local parts from the distinct emails
+    local = np.array([e.split("@", 1)[0] for e in em.uniq] + [None], dtype=object)
+    out["email_local"] = local[em.codes]
+    codes, uniq = pd.factorize(local[:-1], use_na_sentinel=True)
+    coded["email_local"] = _Coded.from_codes(np.r_[codes, -1][em.codes], uniq)
     for i, c in enumerate(("phone", "mobile"), 1):
         out[f"phone{i}"] = _on_unique(_col(df, c).reset_index(drop=True),
                                       lambda v: (p if _PHONE.match(p := str(v).strip()) else None)).to_numpy()
     same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
     out["phone2"] = np.where(same, None, out["phone2"])
-    out["company_key"] = _on_unique(_col(df, "company_key").reset_index(drop=True),
-                                    lambda v: " ".join(str(v).casefold().split()) or None).to_numpy()
-    out["street"] = _on_unique(_col(df, "street").reset_index(drop=True), _street).to_numpy()
-    out["postcode"] = _on_unique(_col(df, "postcode").reset_index(drop=True),
-                                 lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None).to_numpy()
-    out["city"] = _on_unique(_col(df, "city").reset_index(drop=True), lambda v: _fold(v) or None).to_numpy()
-    out["country"] = _on_unique(_col(df, "country").reset_index(drop=True),
-                                lambda v: str(v).strip().upper() or None).to_numpy()
+    for name, func in (("company_key", lambda v: " ".join(str(v).casefold().split()) or None),
+                       ("street", _street),
+                       ("postcode", lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None),
+                       ("city", lambda v: _fold(v) or None),
+                       ("country", lambda v: str(v).strip().upper() or None)):
+        out[name], coded[name] = _coded_on_unique(_col(df, name).reset_index(drop=True), func)
     if extra:
         from crmkit.match.generic import normalise
 
         for column, (kind, params) in extra.items():
             out[f"x:{column}"] = normalise(_col(df, column).reset_index(drop=True), kind, params).to_numpy()
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object), coded
 
 
 # --------------------------------------------------------------------------- pair similarity helpers
 class _Coded:
     """A column as integer codes (-1 = missing) plus its unique values, for pair lookups."""
 
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, uniq) -> "_Coded":
+        self = cls.__new__(cls)
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.uniq = np.asarray(uniq, dtype=object)
+        self._signature = None
+        return self
+
     def __init__(self, values: np.ndarray):
         codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
         self.codes = codes.astype(np.int64)
         self.uniq = np.asarray(uniq, dtype=object)
+        self._signature = None
 
     def pair(self, l: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.codes[l], self.codes[r]
 
+    def signature(self) -> tuple[np.ndarray, np.ndarray]:
+        """Length and a 16-bin character histogram of each distinct value (built once, vectorised)."""
+        if self._signature is None:
+            text = [str(v) for v in self.uniq]
+            length = np.fromiter(map(len, text), np.int64, len(text))
+            chars = np.frombuffer("".join(text).encode("utf-32-le"), np.uint32) % _BINS
+            row = np.repeat(np.arange(len(text)), length)
+            hist = np.bincount(row * _BINS + chars, minlength=len(text) * _BINS).reshape(len(text), _BINS)
+            # the histogram packed in one integer, 4 bits a bin (counts clipped at 15: differences only shrink)
+            packed = (np.minimum(hist, 15).astype(np.uint64) << (4 * np.arange(_BINS, dtype=np.uint64))).sum(
+                axis=1, dtype=np.uint64)
+            self._signature = (length, np.minimum(hist, 255).astype(np.int16), packed)
+        return self._signature
+
+
+_BINS = 16
+_DENSE_PAIRS = 1 << 22
+
+
+def _one_edit_deltas() -> np.ndarray:
+    """Differences of two packed histograms (see ``_Coded.signature``) whose bins differ by at most 2 in total."""
+    unit = [np.uint64(1) << np.uint64(4 * i) for i in range(_BINS)]
+    out = {np.uint64(0)}
+    with np.errstate(over="ignore"):
+        for i in range(_BINS):
+            for j in range(_BINS):
+                for d in ([unit[i]] if i == j else []) + [unit[i] + unit[j], unit[i] - unit[j]]:
+                    out |= {d, np.uint64(0) - d}
+    return np.array(sorted(out), dtype=np.uint64)
+
+
+_ONE_EDIT_DELTAS = _one_edit_deltas()
+_EDIT_DISTANCES = (Levenshtein.distance, DamerauLevenshtein.distance)
+
+
+def _maybe_within(col: _Coded, a: np.ndarray, b: np.ndarray, max_edits: int, chunk: int = 1 << 20) -> np.ndarray:
+    """False where values a and b (codes) are surely more than ``max_edits`` edits apart: their lengths or
+    character histograms differ by more than one edit can explain (an edit changes the length by at most 1
+    and the histogram by at most 2). A cheap filter in front of the exact edit distance."""
+    length, hist, packed = col.signature()
+    keep = np.abs(length[a] - length[b]) <= max_edits
+    if max_edits == 1:      # one edit: the packed histograms differ by one of few values (wrapping arithmetic)
+        delta = packed[a] - packed[b]
+        at = np.minimum(np.searchsorted(_ONE_EDIT_DELTAS, delta), len(_ONE_EDIT_DELTAS) - 1)
+        return keep & (_ONE_EDIT_DELTAS[at] == delta)
+    idx = np.flatnonzero(keep)
+    for s in range(0, len(idx), chunk):
+        part = idx[s:s + chunk]
+        keep[part] = np.abs(hist[a[part]] - hist[b[part]]).sum(axis=1) <= 2 * max_edits
+    return keep
+
 
 def _sim(col: _Coded, cl: np.ndarray, cr: np.ndarray, scorer, equal_value: float, **kw) -> np.ndarray:
-    """scorer(value_l, value_r) per pair, computed once per distinct pair; NaN where either is missing."""
+    """scorer(value_l, value_r) per pair, computed once per distinct pair; NaN where either is missing.
+
+    An edit distance with a ``score_cutoff`` is only computed where lengths and character counts allow it
+    to be within the cutoff; elsewhere it is ``score_cutoff + 1``, as rapidfuzz reports it."""
     out = np.full(len(cl), np.nan)
     both = (cl >= 0) & (cr >= 0)
     out[both & (cl == cr)] = equal_value
-    todo = both & (cl != cr)
-    if todo.any():
+    todo = np.flatnonzero(both & (cl != cr))
+    if scorer in _EDIT_DISTANCES and kw.get("score_cutoff") is not None:
+        out[todo] = kw["score_cutoff"] + 1.0
+        todo = todo[_maybe_within(col, cl[todo], cr[todo], kw["score_cutoff"])]
+    if len(todo):
         k = len(col.uniq) + 1
         key = cl[todo] * k + cr[todo]
-        inv, ukey = pd.factorize(key)           # hash-based: faster than sorting millions of keys
-        a = col.uniq[ukey // k].tolist()
-        b = col.uniq[ukey % k].tolist()
-        vals = cpdist(a, b, scorer=scorer, workers=-1, **kw).astype(float)
-        out[todo] = vals[inv]
+        if k * k <= _DENSE_PAIRS:          # few values (cities, countries): a lookup table over all their pairs
+            seen = np.zeros(k * k, bool)
+            seen[key] = True
+            ukey = np.flatnonzero(seen)
+            table = np.empty(k * k)
+            table[ukey] = cpdist(col.uniq[ukey // k].tolist(), col.uniq[ukey % k].tolist(), scorer=scorer,
+                                 workers=-1, **kw)
+            out[todo] = table[key]
+        else:
+            inv, ukey = pd.factorize(key)       # hash-based: faster than sorting millions of keys
+            vals = cpdist(col.uniq[ukey // k].tolist(), col.uniq[ukey % k].tolist(), scorer=scorer, workers=-1,
+                          **kw).astype(float)
+            out[todo] = vals[inv]
+    return out
+
+
+def _combined(*codes: np.ndarray) -> np.ndarray:
+    """One code (>= 0) per distinct combination of several code arrays (-1 = missing counts as a value)."""
+    out = codes[0] + 1
+    for c in codes[1:]:
+        out = pd.factorize(out * (int(c.max(initial=-1)) + 2) + c + 1)[0].astype(np.int64)
     return out
 
 
@@ -284,6 +402,15 @@ def _name_ladder(p, fl, ll, cl_, fr, lr, cr_, l, r, params) -> np.ndarray:
 
 
 def _name_levels(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
+    """Name levels, computed once per distinct pair of names (a name: first, last and CJK name; blocks of
+    John Smiths repeat the same pair many times) on a representative pair of records."""
+    nid, rep = p["name_id"], p["name_rep"]
+    k = len(rep)
+    inv, ukey = pd.factorize(nid[l] * k + nid[r])
+    return _name_levels_rows(p, rep[ukey // k], rep[ukey % k], params)[inv]
+
+
+def _name_levels_rows(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
     """Best of the straight and the swapped orientation; a swapped exact match is 'swapped'."""
     fnc, lnc, fcc, lcc = p["fn_c"], p["ln_c"], p["fcan_c"], p["lcan_c"]
     fl, ll, cl_ = fnc[l], lnc[l], fcc[l]
@@ -319,11 +446,12 @@ def _email_levels(p: dict, l, r, params) -> np.ndarray:
     ll, lr = loc.pair(l, r)
     long_local = (p["local_len"][l] >= params.get("min_local_len", 3)) & p["local_personal"][l] \
         & p["local_personal"][r]
-    dist = _sim(em, el, er, DamerauLevenshtein.distance, 0.0, score_cutoff=params.get("max_edits", 1) + 1)
     digits = p["email_digits"]
     # jsmith12/jsmith13 or john.smith/johnsmith are namesakes' patterns, not typos
-    typo = (dist <= params.get("max_edits", 1)) & (digits[l] == digits[r]) & p["local_personal"][l] \
-        & p["local_personal"][r]
+    maybe = np.flatnonzero((digits[l] == digits[r]) & p["local_personal"][l] & p["local_personal"][r])
+    typo = np.zeros(len(l), bool)
+    typo[maybe] = _sim(em, el[maybe], er[maybe], DamerauLevenshtein.distance, 0.0,
+                       score_cutoff=params.get("max_edits", 1)) <= params.get("max_edits", 1)
     level = _select([_eq(el, er), _eq(ll, lr) & long_local, typo], len(l),
                     default=len(LADDERS["email"]) - 1)
     # anna.weber@gmail.com / anna.weber@acme.com: the same person's private and work address as often
@@ -359,7 +487,7 @@ def _phone_levels(p: dict, l, r, params) -> tuple[np.ndarray, np.ndarray, np.nda
     need = np.flatnonzero(~exact & ~tail)
     for a in sides_l:
         for b in sides_r:
-            d = _sim(ph.coded, a[need], b[need], Levenshtein.distance, 0.0, score_cutoff=2) == 1
+            d = _sim(ph.coded, a[need], b[need], Levenshtein.distance, 0.0, score_cutoff=1) == 1
             one[need] |= d
             if a is sides_l[0] and b is sides_r[0]:
                 land_one[need] = d
@@ -421,45 +549,58 @@ class _Phones:
 class Prepared:
     """Coded columns of a prepared frame, built once per run and shared by every comparison."""
 
-    def __init__(self, prep: pd.DataFrame, params_phone: dict | None = None):
+    def __init__(self, prep: pd.DataFrame, params_phone: dict | None = None, coded: dict | None = None):
         self.frame = prep
         self.n = len(prep)
-        c = {name: _Coded(prep[name].to_numpy()) for name in
+        coded = coded or {}         # codes prepare already knows (from the distinct values)
+        c = {name: coded[name] if name in coded else _Coded(prep[name].to_numpy()) for name in
              ("fn", "ln", "fn_canon", "cjk", "full", "email", "email_local", "company_key", "street", "postcode",
               "city", "country", "name_key")}
-        # first, last and canonical names in one vocabulary, so any two can be compared (swaps)
-        ln_canon = pd.Series(prep["ln"].to_numpy(), dtype=object).map(lambda v: NICKNAMES.get(v, v) if v == v and v
-                                                                     else None)
-        stacked = pd.concat([pd.Series(prep[k].to_numpy(), dtype=object) for k in ("fn", "ln", "fn_canon")]
-                            + [ln_canon], ignore_index=True)
-        names = _Coded(stacked.to_numpy())
+        # first, last and canonical names in one vocabulary, so any two can be compared (swaps); built
+        # from the distinct values of each column, then mapped through the codes
         n = len(prep)
+        fn, ln, fcan = c["fn"], c["ln"], c["fn_canon"]
+        lcan_uniq = np.array([NICKNAMES.get(v, v) for v in ln.uniq], dtype=object)
+        names = _Coded(np.concatenate([fn.uniq, ln.uniq, fcan.uniq, lcan_uniq]))
+        bounds = np.cumsum([0, len(fn.uniq), len(ln.uniq), len(fcan.uniq), len(lcan_uniq)])
         c["names"] = names
         vocab = pd.Series(names.uniq, dtype=object)
         c["name_initial"] = np.r_[pd.factorize(vocab.str[:1])[0], -1].astype(np.int64)
         c["name_len"] = np.r_[vocab.str.len().astype(float).fillna(0).to_numpy(dtype=np.int64), 0]
-        c["fn_c"], c["ln_c"], c["fcan_c"], c["lcan_c"] = (names.codes[i * n:(i + 1) * n] for i in range(4))
-        c["initial"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str[:1].fillna("").to_numpy()
-        c["fn_len"] = pd.Series(prep["fn"].to_numpy(), dtype=object).str.len().astype(float).fillna(0).to_numpy()
-        local = pd.Series(prep["email_local"].to_numpy(), dtype=object)
-        c["local_len"] = local.str.len().astype(float).fillna(0).to_numpy()
+        for i, (key, col) in enumerate((("fn_c", fn), ("ln_c", ln), ("fcan_c", fcan), ("lcan_c", ln))):
+            to_vocab = np.r_[names.codes[bounds[i]:bounds[i + 1]], -1]
+            c[key] = to_vocab[col.codes]                  # code -1 indexes the trailing -1
+        # one id per distinct name (first, last, CJK: everything the name ladder reads) and a record holding it
+        c["name_id"], name_uniq = pd.factorize(_combined(fn.codes, ln.codes, c["cjk"].codes))
+        c["name_rep"] = np.zeros(len(name_uniq), np.int64)
+        c["name_rep"][c["name_id"][::-1]] = np.arange(n - 1, -1, -1)      # the first record of each name
+        loc = c["email_local"]
+        local_u = pd.Series(loc.uniq, dtype=object)
+        c["local_len"] = np.r_[local_u.str.len().to_numpy(dtype=float), 0.0][loc.codes]
         # a local part made of the person's name alone (anna.weber, mueller.t) is shared by namesakes;
-        # one with digits or without the name is personal
-        trio = pd.DataFrame({"loc": local.fillna(""), "fn": pd.Series(prep["fn"].to_numpy(), dtype=object).fillna(""),
-                             "ln": pd.Series(prep["ln"].to_numpy(), dtype=object).fillna("")})
-        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(trio))
-        made = np.array([_name_made(*t) for t in uniq.tolist()] + [False], dtype=bool)
-        has_ln = made[codes] if len(codes) else np.zeros(0, bool)
-        c["email_digits"] = pd.Series(prep["email"].to_numpy(), dtype=object).str.replace(
-            r"\D", "", regex=True).fillna("").to_numpy()
-        c["local_personal"] = (local.str.contains(r"\d", regex=True).eq(True).to_numpy(dtype=bool)
-                               | ~has_ln)
+        # one with digits or without the name is personal (judged once per distinct local part + name)
+        local_digit = np.array([bool(_DIGIT.search(v)) for v in loc.uniq] + [False], dtype=bool)
+        judge = np.flatnonzero(~local_digit[loc.codes] & (loc.codes >= 0))   # the others are personal anyway
+        has_ln = np.zeros(n, bool)
+        if len(judge):
+            _, first, codes = np.unique(_combined(loc.codes[judge], fn.codes[judge], ln.codes[judge]),
+                                        return_index=True, return_inverse=True)
+            rows = judge[first]
+            text = lambda col: np.append(col.uniq, "")[col.codes[rows]].tolist()  # noqa: E731   (code -1: '')
+            made = np.array([_name_made(*t) for t in zip(text(loc), text(fn), text(ln))], dtype=bool)
+            has_ln[judge] = made[codes.reshape(-1)]
+        em = c["email"]
+        digits = pd.factorize(np.array([d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v)
+                                        for v in em.uniq], dtype=object))[0]
+        c["email_digits"] = np.r_[digits, -1][em.codes]        # code of the email's digits ('' for none)
+        c["local_personal"] = local_digit[loc.codes] | ~has_ln
         c["phone"] = _Phones(prep["phone1"].to_numpy(), prep["phone2"].to_numpy(),
                              (params_phone or {}).get("last_digits", 7))
         for name in prep.columns:
             if name.startswith("x:"):
                 c[name] = _Coded(prep[name].to_numpy())
         self.cols = c
+        self._freq: dict = {}           # value frequencies, computed once per run
 
     def __getitem__(self, key):
         return self.cols[key]
@@ -467,6 +608,11 @@ class Prepared:
     def value_frequency(self, name: str, min_count: int = 0) -> np.ndarray:
         """Share of records holding each row's value of `name` (NaN where missing, and where at most
         `min_count` records hold it: so few may all be one person's duplicates, not a common value)."""
+        if (name, min_count) not in self._freq:
+            self._freq[name, min_count] = self._value_frequency(name, min_count)
+        return self._freq[name, min_count]
+
+    def _value_frequency(self, name: str, min_count: int) -> np.ndarray:
         col = self.cols[name]
         counts = np.bincount(col.codes[col.codes >= 0], minlength=len(col.uniq)).astype(float)
         total = max(counts.sum(), 1.0)
@@ -476,22 +622,40 @@ class Prepared:
 
     def phone_frequency(self) -> np.ndarray:
         """Share of records holding each distinct phone (index = phone code)."""
+        if "phone" not in self._freq:
+            self._freq["phone"] = self._phone_frequency()
+        return self._freq["phone"]
+
+    def _phone_frequency(self) -> np.ndarray:
         ph = self.cols["phone"]
         codes = np.concatenate([ph.codes1, ph.codes2])
         counts = np.bincount(codes[codes >= 0], minlength=len(ph.uniq)).astype(float)
         return counts / max(self.n, 1)
 
 
+_CHUNK = 1 << 21        # pairs compared at a time: bounds the temporaries of the ladders (~2M pairs)
+
+
 def compare_pairs(prep: pd.DataFrame | Prepared, l: np.ndarray, r: np.ndarray, settings=None
                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Level arrays per comparison for pairs (l, r) of positions, and term-frequency values for
-    levels flagged ``tf_adjust`` (the share of records holding the agreeing value)."""
+    levels flagged ``tf_adjust`` (the share of records holding the agreeing value).
+
+    Pairs are compared in chunks of ``_CHUNK``, so memory stays bounded whatever the number of pairs."""
     from crmkit.match.settings import MatchSettings
 
     settings = settings or MatchSettings()
     p = prep if isinstance(prep, Prepared) else Prepared(prep)
     l = np.asarray(l, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
+    if len(l) <= _CHUNK:
+        return _compare_chunk(p, l, r, settings)
+    parts = [_compare_chunk(p, l[s:s + _CHUNK], r[s:s + _CHUNK], settings) for s in range(0, len(l), _CHUNK)]
+    return ({k: np.concatenate([lv[k] for lv, _ in parts]) for k in parts[0][0]},
+            {k: np.concatenate([tf[k] for _, tf in parts]) for k in parts[0][1]})
+
+
+def _compare_chunk(p: Prepared, l: np.ndarray, r: np.ndarray, settings) -> tuple[dict, dict]:
     levels: dict[str, np.ndarray] = {}
     tf: dict[str, np.ndarray] = {}
     for comp in settings.comparisons:

@@ -15,7 +15,7 @@ import pandas as pd
 from crmkit.errors import CrmkitError
 from crmkit.match.blocking import _pairs_in_groups, block_pairs
 from crmkit.match.cluster import cannot_links, components, guard, other_evidence
-from crmkit.match.compare import Prepared, compare_pairs, prepare
+from crmkit.match.compare import Prepared, _prepare, compare_pairs
 from crmkit.match.scoring import pair_frame, score, train
 from crmkit.match.settings import MatchSettings
 
@@ -37,8 +37,33 @@ def _check_input(df: pd.DataFrame, settings: MatchSettings) -> None:
                           column="record_id", hint="make record_id unique before matching")
 
 
-def _concat(a: dict, b: dict) -> dict:
-    return {k: np.concatenate([a[k], b[k]]) for k in a}
+_SCORE_CHUNK = 1 << 21
+
+
+def _scored(levels: dict, tf: dict, settings: MatchSettings) -> list[np.ndarray]:
+    """Per pair: match weight, probability, whether it is a cannot-link and a soft one (see
+    :mod:`crmkit.match.cluster`), and whether no field but the name speaks for it (a weak edge). Scored in
+    chunks, so the per-field weights of all pairs are never held at once (the pairs shown are scored again)."""
+    size = len(next(iter(levels.values())))
+    out = []
+    for s in range(0, max(size, 1), _SCORE_CHUNK):
+        w, total, prob = score({k: v[s:s + _SCORE_CHUNK] for k, v in levels.items()},
+                               {k: v[s:s + _SCORE_CHUNK] for k, v in tf.items()}, settings)
+        support, against = other_evidence(w)
+        # the household cut (weight_conflict) withholds evidence; it is not evidence against
+        cannot, soft = cannot_links(total - w["conflict"], against, prob >= settings.merge_threshold, settings)
+        out.append((total, prob, cannot, soft, support <= 0))
+    return [np.concatenate(x) for x in zip(*out)]
+
+
+def _take(parts: list[dict], sel: np.ndarray) -> dict:
+    """Rows ``sel`` (sorted positions into the parts laid end to end) of each array of the dicts ``parts``."""
+    if not parts[0]:
+        return {}
+    bounds = np.cumsum([0] + [len(next(iter(p.values()))) for p in parts])
+    cuts = np.searchsorted(sel, bounds)
+    return {k: np.concatenate([p[k][sel[cuts[i]:cuts[i + 1]] - bounds[i]] for i, p in enumerate(parts)])
+            for k in parts[0]}
 
 
 def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = None) -> pd.DataFrame:
@@ -58,16 +83,20 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     _check_input(df, settings)
     # the same records in any order give the same pairs (random u pairs are drawn by position)
     df = df.iloc[np.argsort(df["record_id"].astype(str).to_numpy(), kind="stable")]
-    prep = Prepared(prepare(df, settings.extra_columns()), settings.comparison("phone").params if any(
-        c.field == "phone" for c in settings.comparisons) else None)
+    frame, coded = _prepare(df, settings.extra_columns())
+    prep = Prepared(frame, settings.comparison("phone").params if any(
+        c.field == "phone" for c in settings.comparisons) else None, coded)
+    del frame, coded
     n = prep.n
-    cand, rule_counts = block_pairs(prep.frame, settings.blocking_rules, max_block_size=settings.max_block_size,
+    cand, rule_counts = block_pairs(prep, settings.blocking_rules, max_block_size=settings.max_block_size,
                                     window=settings.window, return_rules=True)
     l, r = cand[:, 0], cand[:, 1]
     levels, tf = compare_pairs(prep, l, r, settings)
     trained = settings if settings.trained else train(prep, cand, levels, settings)
     use_tf = n >= trained.min_train_records    # value frequencies of a tiny list say nothing
-    weights, total, prob = score(levels, tf if use_tf else {}, trained)
+    tf = tf if use_tf else {}
+    total, prob, cannot, soft, weak = _scored(levels, tf, trained)
+    parts = [(levels, tf)]                      # level/tf arrays stay per part: no copy of all pairs
 
     # score every pair inside small merged components, so chains through weak links become visible
     merge = prob >= trained.merge_threshold
@@ -80,33 +109,38 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
         known = l * n + r                       # sorted: candidates come out of np.unique
         at = np.minimum(np.searchsorted(known, xa * n + xb), max(len(known) - 1, 0))
         new = (known[at] != xa * n + xb) if len(known) else np.ones(len(xa), bool)
+        del known, at
         xa, xb = xa[new], xb[new]
         if len(xa):
             xlev, xtf = compare_pairs(prep, xa, xb, trained)
-            xw, xt, xp = score(xlev, xtf if use_tf else {}, trained)
+            xtf = xtf if use_tf else {}
+            extra = _scored(xlev, xtf, trained)
             l, r = np.concatenate([l, xa]), np.concatenate([r, xb])
-            levels, weights = _concat(levels, xlev), _concat(weights, xw)
-            total, prob = np.concatenate([total, xt]), np.concatenate([prob, xp])
+            parts.append((xlev, xtf))
+            total, prob, cannot, soft, weak = (np.concatenate([a, b]) for a, b in zip(
+                (total, prob, cannot, soft, weak), extra))
             merge = prob >= trained.merge_threshold
-    support, against = other_evidence(weights)
-    cannot, soft = cannot_links(total - weights["conflict"], against, merge, trained)
     merge_idx = np.flatnonzero(merge)
     keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size,
-                 soft[cannot], support[merge_idx] <= 0)
+                 soft[cannot], weak[merge_idx])
 
     demoted = np.zeros(len(l), bool)
     demoted[merge_idx[~keep]] = True
     label = components(n, l[merge_idx], r[merge_idx])
-    show = (prob >= trained.review_threshold) | (cannot & (label[l] == label[r]))
+    show = prob >= trained.review_threshold
+    ci = np.flatnonzero(cannot)
+    show[ci[label[l[ci]] == label[r[ci]]]] = True      # cannot-links inside a cluster, kept for the record
     if trained.keep_rejected:
         show[:] = True
     sel = np.flatnonzero(show)
-    out = pair_frame(prep, l[sel], r[sel], {f: v[sel] for f, v in levels.items()},
-                     {f: v[sel] for f, v in weights.items()}, total[sel], prob[sel], trained)
+    levels = _take([lv for lv, _ in parts], sel)
+    weights = score(levels, _take([t for _, t in parts], sel), trained)[0]     # only the pairs shown
+    out = pair_frame(prep, l[sel], r[sel], levels, weights, total[sel], prob[sel], trained)
     dec = out["decision"].to_numpy(dtype=object).copy()
     dec[demoted[sel]] = "review"
     out["decision"] = dec
-    out = out.sort_values(["record_id_l", "record_id_r"], kind="stable").reset_index(drop=True)
+    # by record_id_l, record_id_r: positions follow the sorted record ids (see the top), so sort the integers
+    out = out.take(np.lexsort((r[sel], l[sel]))).reset_index(drop=True)
     out.attrs["settings"] = trained
     out.attrs["blocking"] = {"candidate_pairs": int(len(cand)), **{f"rule_{k}": v for k, v in rule_counts.items()}}
     return out

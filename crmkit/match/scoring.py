@@ -61,13 +61,20 @@ def estimate_u(prep: Prepared, settings: MatchSettings) -> dict[str, np.ndarray]
 
 def _patterns(levels: dict[str, np.ndarray], comps: list) -> tuple[np.ndarray, np.ndarray]:
     fields = [c.field for c in comps]
-    mat = np.stack([levels[f].astype(np.int64) for f in fields], axis=1)
-    if len(mat) == 0:
-        return mat, np.empty(0)
+    size = len(levels[fields[0]]) if fields else 0
     base = np.array([len(c.levels) for c in comps], np.int64)
+    if size == 0:
+        return np.empty((0, len(fields)), np.int64), np.empty(0)
     mult = np.cumprod(np.r_[1, base[:-1]])
-    code = mat @ mult
-    uniq, counts = np.unique(code, return_counts=True)
+    code = np.zeros(size, np.int64)
+    for f, m in zip(fields, mult):              # one pattern code per pair, field by field (no pairs × fields matrix)
+        code += levels[f].astype(np.int64) * m
+    if int(mult[-1] * base[-1]) <= 1 << 24:     # few possible patterns: count them directly
+        counts = np.bincount(code, minlength=int(mult[-1] * base[-1]))
+        uniq = np.flatnonzero(counts)
+        counts = counts[uniq]
+    else:
+        uniq, counts = np.unique(code, return_counts=True)
     pats = (uniq[:, None] // mult[None, :]) % base[None, :]
     return pats, counts.astype(float)
 

@@ -164,8 +164,11 @@ def _upgrade(comp: Comparison) -> Comparison:
 
 DEFAULT_BLOCKING_RULES = [
     "email", "phone", "name_tokens", "name_prefixes", "phonetic_initial", "surname_company",
-    "surname_postcode", "cjk_name", "cjk_pinyin", "email_local",
-]   # also available: "surname_city" (broad: Smith|London)
+    "surname_postcode", "cjk_name", "cjk_pinyin", "email_local", "street_postcode",
+]   # also available: "surname_city" (broad: Smith|London), "first_postcode", "name_sorted"
+# street_postcode (house number + postcode) is cheap (small blocks) and finds the duplicates whose names
+# are both mistyped or whose common name puts them in a capped block: at 1M rows it lifts blocking recall
+# from .944 to .967 for 2% more candidate pairs
 
 
 @dataclass

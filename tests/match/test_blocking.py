@@ -49,3 +49,28 @@ def test_blocking_recall_on_corpus(corpus):
     found = (t[pairs[:, 0]] == t[pairs[:, 1]]).sum()
     sizes = corpus.groupby("true_id").size()
     assert found / (sizes * (sizes - 1) / 2).sum() >= 0.97
+
+
+def test_blocking_on_prepared_codes_gives_the_same_pairs(corpus):
+    """block_pairs on a Prepared (codes reused) and on the prepared frame (factorized again) agree, rule by rule."""
+    from crmkit.match.blocking import BLOCKING_KEYS
+    from crmkit.match.compare import Prepared, _prepare
+
+    df = corpus.drop(columns=["true_id"]).assign(member=corpus["postcode"])
+    frame, coded = _prepare(df, {"member": ("id", {})})
+    prep = Prepared(frame, None, coded)
+    for rule in [*BLOCKING_KEYS, "col:member", "cols:member+member"]:
+        expected = block_pairs(frame, [rule], max_block_size=30, window=8)
+        assert np.array_equal(block_pairs(prep, [rule], max_block_size=30, window=8), expected), rule
+
+
+def test_street_postcode_finds_pairs_with_both_names_mistyped(make_frame):
+    from crmkit.match.settings import DEFAULT_BLOCKING_RULES
+
+    df = make_frame([
+        {"record_id": "a", "first_name": "Kevin", "last_name": "mSith", "postcode": "60634",
+         "street": "Sunset Blvd 136"},
+        {"record_id": "b", "first_name": "Kveni", "last_name": "Smith", "postcode": "60634",
+         "street": "Sunset Blvd 136", "email": "kevin.smith@sterlingdesign.com"},
+    ])
+    assert _ids(df, block_pairs(prepare(df), DEFAULT_BLOCKING_RULES)) == {("a", "b")}
