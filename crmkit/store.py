@@ -298,14 +298,18 @@ class Store:
     def tables(self) -> list[str]:
         return [t for t in sa.inspect(self.engine).get_table_names() if t in TABLE_COLUMNS]
 
-    def read_table(self, name: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
-        """One table as a DataFrame (``where`` filters by equality on columns)."""
-        if name not in TABLE_COLUMNS:
-            raise StoreError(f"unknown table {name!r}", file=self.target,
-                             hint=f"tables are: {', '.join(TABLE_COLUMNS)}")
+    def _check_readable(self, names: list[str]) -> None:
+        for name in names:
+            if name not in TABLE_COLUMNS:
+                raise StoreError(f"unknown table {name!r}", file=self.target,
+                                 hint=f"tables are: {', '.join(TABLE_COLUMNS)}")
         if not self.exists():
             raise StoreError("no crmkit store here", file=self.target,
                              hint="create one with `crmkit migrate FILES --out " + self.target + "`")
+
+    def read_table(self, name: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """One table as a DataFrame (``where`` filters by equality on columns)."""
+        self._check_readable([name])
         with self._reading() as conn:
             counter = _counter(conn)
             df = self._read(conn, name, where)
@@ -320,13 +324,7 @@ class Store:
         >>> # existing = store.read_tables(["contacts", "contact_records"])
         """
         names = list(TABLE_COLUMNS) if names is None else list(names)
-        for name in names:
-            if name not in TABLE_COLUMNS:
-                raise StoreError(f"unknown table {name!r}", file=self.target,
-                                 hint=f"tables are: {', '.join(TABLE_COLUMNS)}")
-        if not self.exists():
-            raise StoreError("no crmkit store here", file=self.target,
-                             hint="create one with `crmkit migrate FILES --out " + self.target + "`")
+        self._check_readable(names)
         with self._reading() as conn:
             counter = _counter(conn)
             out = {name: self._read(conn, name, None) for name in names}
