@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages import _shared as shared
+from crmkit.export import DEFAULT_MAX_ROWS, TARGETS, export
 from crmkit.app_support import MASK_CHOICES, export_archive, export_file_table, segment_and_tag_options
 from crmkit.errors import CrmkitError
 
@@ -15,11 +16,6 @@ shared.page_header("Export", "Files in the import layout of the CRM you migrate 
                              "import order. Same as `crmkit export STORE --to TARGET --out DIR`.")
 store = shared.require_store()
 
-try:
-    from crmkit.export import DEFAULT_MAX_ROWS, TARGETS, export
-except ImportError as exc:  # the export package is missing from this installation
-    st.warning(f"Exports are not available in this installation ({exc}).")
-    st.stop()
 
 LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce", "odoo": "Odoo", "csv": "CSV", "xlsx": "Excel (XLSX)"}
 RESULT = "exp_result"

@@ -11,6 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
+from crmkit.mapping import Mapping, SheetMapping, apply_mapping, map_sheets
+from crmkit.read import read
 from crmkit.errors import CrmkitError
 from crmkit.schema import ENTITIES, ISSUE_COLUMNS
 
@@ -28,12 +30,6 @@ st.caption(f"Files up to {max_mb:,} MB each (set `server.maxUploadSize` in .stre
            "Uploads are only saved to a temporary folder and read as data, never executed; "
            "the folder is deleted after each read.")
 
-try:
-    from crmkit.mapping import Mapping, SheetMapping, apply_mapping, map_sheets
-    from crmkit.read import read
-except ImportError as exc:  # crmkit.read is missing from this installation
-    st.error(f"Reading files is not available in this installation of crmkit ({exc}).")
-    st.stop()
 
 
 def _safe_name(name: str) -> str:

@@ -14,11 +14,7 @@ shared.page_header("Pipeline", "Open deals by stage. Change a card's stage box t
                                "every move is saved at once with its history.")
 store = shared.require_store()
 
-try:
-    from crmkit.analytics.pipeline import DEFAULT_PIPELINE, forecast, funnel, move_deal, stage_summary, stale_deals
-except ImportError as exc:  # the analytics module is missing from this installation
-    st.warning(f"Pipeline analytics are not available ({exc}).")
-    st.stop()
+from crmkit.analytics.pipeline import DEFAULT_PIPELINE, forecast, funnel, move_deal, stage_summary, stale_deals
 
 pipe = DEFAULT_PIPELINE
 t = shared.tables(store, "deals", "deal_stage_history")

@@ -9,18 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _shared as shared
+from crmkit.analytics import export_segments, rfm, segment_summary, tag_contacts
+from crmkit.analytics.charts import distribution_chart, rf_heatmap, segment_chart
 from crmkit.errors import CrmkitError
 
 shared.page_header("Segments", "Customers scored on Recency, Frequency and Monetary value (RFM) "
                                "from their orders, and named by segment.")
 store = shared.require_store()
 
-try:
-    from crmkit.analytics import export_segments, rfm, segment_summary, tag_contacts
-    from crmkit.analytics.charts import distribution_chart, rf_heatmap, segment_chart
-except ImportError as exc:
-    st.warning(f"Segment analytics are not available ({exc}).")
-    st.stop()
 
 
 @st.cache_data(show_spinner="Scoring customers…", max_entries=8)

@@ -259,10 +259,13 @@ def migrate(
         # issues not tied to a stored row (skipped footer rows, unreadable files) are known from before when
         # the very same issue is already in the store: a re-import must not repeat them
         same = ["source_file", "source_sheet", "source_row", "column", "value", "problem"]
-        known_issues = set(map(tuple, existing["issues"][same].astype("string").fillna("\0").to_numpy().tolist()))
-        if known_issues and len(issues):
-            keys = map(tuple, issues[same].astype("string").fillna("\0").to_numpy().tolist())
-            issues = issues[[k not in known_issues for k in keys]]
+
+        def keyed(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[same].astype("string").fillna("\0")
+
+        if len(issues):
+            old = keyed(existing["issues"]).drop_duplicates().assign(_known=True)
+            issues = issues[keyed(issues).merge(old, on=same, how="left")["_known"].isna().to_numpy()]
         issues = pd.concat([existing["issues"], issues], ignore_index=True)
     extras = pd.concat(extra_frames, ignore_index=True) if extra_frames else \
         pd.DataFrame(columns=TABLE_COLUMNS["extra_fields"])
@@ -331,7 +334,7 @@ def _apply_header_rows(sheets: list[RawSheet], mapping: Mapping, errors: list) -
     for raw in sheets:
         entry = mapping.find(raw.source_file, raw.sheet)
         want = entry.header_row if entry is not None else None
-        if want and want != raw.header_row and getattr(raw, "path", None) is not None:
+        if want and want != raw.header_row:
             try:
                 raw = read_file(raw.path, sheets=[raw.sheet] if raw.sheet else None, header_row=int(want))[0]
             except CrmkitError as exc:

@@ -803,6 +803,8 @@ def _read_postgres_copy(conn: sa.Connection, query, columns: list[str]) -> pd.Da
             convert_options=pacsv.ConvertOptions(column_types=kinds, null_values=[""], strings_can_be_null=True,
                                                  quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # a value longer than a parse block, or text pyarrow cannot type: the caller reads the table again
+        # through the cursor, which takes any value (the rare slow path; nothing is lost either way)
         return None
     del buf
     n = table.num_rows
