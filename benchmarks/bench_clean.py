@@ -1,6 +1,7 @@
 """Speed of crmkit.clean.clean(df, "contact") on generated messy contact rows.
 
 Run:  python benchmarks/bench_clean.py [ROWS ...]     (default: 100000 1000000)
+      python benchmarks/bench_clean.py --corpus 1000000 [--repeat 3]
 
 Rows are drawn from pools of ~ROWS/10 distinct values per column (as in real
 exports, where the same company, city or country repeats), in mixed formats:
@@ -8,10 +9,15 @@ exports, where the same company, city or country repeats), in mixed formats:
 emails with display names and case noise, phones in national, international,
 float-stored and extension forms, country names in several languages, and
 dates in ISO, d.m.Y and m/d/Y.
+
+``--corpus N`` cleans the cached migrate corpus instead (benchmarks/_data/contacts_N_7.csv, made by
+``bench_migrate.py``), read and mapped as ``crmkit migrate`` does, and prints the CPU seconds of
+each field's cleaner (one process, the best of ``--repeat`` runs) and then the whole ``clean()``: wall
+seconds and the CPU seconds of this process and of the forked child that cleans the phones. CPU
+seconds are the figure to compare on a shared machine; wall seconds depend on the other load.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -128,5 +134,102 @@ def main(sizes: list[int]) -> None:
               f"({len(issues):,} issues, {cleaned['phone'].notna().mean():.0%} phones filled)")
 
 
+def _corpus_frame(rows: int) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """The cached migrate corpus, read and mapped as ``crmkit migrate`` does."""
+    from pathlib import Path
+
+    from crmkit.mapping import apply_mapping, map_sheets
+    from crmkit.read import read_paths
+
+    path = Path(__file__).resolve().parent / "_data" / f"contacts_{rows}_7.csv"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run  python benchmarks/bench_migrate.py --rows {rows}  once")
+    start = time.perf_counter()
+    sheets, _ = read_paths([path])
+    sheet = map_sheets(sheets, None).sheets[0]
+    mapped = apply_mapping(sheets[0], sheet)
+    print(f"{path.name}: {len(mapped.frame):,} rows read and mapped in {time.perf_counter() - start:.1f} s")
+    return mapped.frame, mapped.kinds, sheet.entity
+
+
+def _cpu() -> float:
+    return time.process_time()
+
+
+def _field_seconds(df: pd.DataFrame, kinds: pd.DataFrame | None) -> dict[str, float]:
+    """CPU seconds of each field's cleaner, called as clean() calls it, in this process."""
+    import importlib
+
+    pkg = importlib.import_module("crmkit.clean")  # the package (crmkit.clean is also the function's name)
+    out: dict[str, float] = {}
+
+    def timed(name, func):
+        start = _cpu()
+        result = func()
+        out[name] = _cpu() - start
+        return result
+
+    countries = timed("countries", lambda: pkg.clean_countries(df["country"])).values
+    timed("names", lambda: pkg.clean_names(df.get("first_name"), df.get("last_name"), df.get("full_name"),
+                                           country=countries))
+    phone_fields = [f for f in ("phone", "mobile") if f in df.columns]
+
+    def regions():
+        if hasattr(pkg, "_row_regions"):  # what clean() calls
+            return pkg._row_regions(df, phone_fields, ["email"], countries, None)
+        # (older crmkit: the same steps inside clean())
+        texts = [df[c] for c in ("full_name", "last_name", "company", "city") if c in df.columns]
+        default = pkg.infer_region(pd.concat([df[f] for f in phone_fields], ignore_index=True),
+                                   countries=df["country"], texts=pd.concat(texts, ignore_index=True))
+        row_region = pkg._email_regions(df, ["email"])
+        row_region = row_region.where(row_region.notna(), default)
+        return countries.where(countries.notna(), row_region)
+
+    row_region = timed("phone regions", regions)
+    for f in phone_fields:
+        timed(f, lambda f=f: pkg.clean_phones(df[f], region=row_region))
+    timed("email", lambda: pkg.clean_emails(df["email"]))
+    timed("company", lambda: pkg.clean_companies(df["company"]))
+    for f in ("street", "postcode", "city"):
+        timed(f, lambda f=f: pkg.clean_text(df[f]))
+    timed("created_at", lambda: pkg.clean_dates(df["created_at"], kinds=kinds["created_at"] if kinds is not None
+                                                else None))
+    return out
+
+
+def corpus(rows: int, repeat: int) -> None:
+    import resource
+
+    df, kinds, entity = _corpus_frame(rows)
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, seconds in _field_seconds(df, kinds).items():
+            best[name] = min(seconds, best.get(name, seconds))
+    print("CPU seconds per field (one process, best of", repeat, "runs):")
+    for name, seconds in best.items():
+        print(f"  {name:<14} {seconds:6.2f}")
+    print(f"  {'sum':<14} {sum(best.values()):6.2f}")
+    for _ in range(repeat):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children.ru_utime + children.ru_stime
+        start, cpu = time.perf_counter(), _cpu()
+        cleaned, issues = clean(df, entity, kinds=kinds)
+        wall, cpu = time.perf_counter() - start, _cpu() - cpu
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child = children.ru_utime + children.ru_stime - before
+        print(f"clean(df, {entity!r}): {len(df):,} rows in {wall:.2f} s wall; CPU {cpu:.2f} s here + {child:.2f} s "
+              f"in the phone process ({len(issues):,} issues)")
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rows", nargs="*", type=int, help="generated rows (default: 100000 1000000)")
+    parser.add_argument("--corpus", type=int, help="clean the cached migrate corpus of this many rows instead")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (the best is shown)")
+    args = parser.parse_args()
+    if args.corpus:
+        corpus(args.corpus, args.repeat)
+    else:
+        main(args.rows or [100_000, 1_000_000])

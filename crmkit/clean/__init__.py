@@ -16,16 +16,21 @@ issues (``ISSUE_COLUMNS``).
 """
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 
-from crmkit.clean._base import PARALLEL_MIN_ROWS, CleanResult, Forked, normalize_text
+from crmkit.clean._base import PARALLEL_MIN_ROWS, CleanResult, Forked, factorize, normalize_text, take
 from crmkit.clean.amounts import clean_amounts, clean_currency, clean_probabilities
 from crmkit.clean.companies import clean_companies, company_key
 from crmkit.clean.countries import clean_countries
 from crmkit.clean.dates import clean_dates
 from crmkit.clean.emails import clean_emails
 from crmkit.clean.names import clean_names
-from crmkit.clean.phones import clean_phones, infer_region
+from crmkit.clean.phones import (
+    _clean_phone_codes, _most_common_country, _phone_result, _region_from_numbers, clean_phones, infer_region,
+)
 from crmkit.clean.stages import STAGE_SYNONYMS, clean_stages
 from crmkit.clean.text import clean_tags, clean_text
 from crmkit.errors import CrmkitError
@@ -60,6 +65,17 @@ class _Run:
         self.kinds = kinds
         self.out: dict[str, pd.Series] = {}
         self.issues: list[pd.DataFrame] = []
+        self.sources: dict[str, np.ndarray] = {}
+
+    def source(self, name: str, rows: np.ndarray):
+        """A provenance column at ``rows``: text columns (str dtype) as they are, others as an array, as
+        DataFrame() turns them into the same column either way."""
+        column = self.df[name]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype == pd.StringDtype(na_value=np.nan):
+            return column.array.take(rows)
+        if name not in self.sources:
+            self.sources[name] = column.to_numpy()
+        return self.sources[name][rows]
 
     def raw(self, name: str) -> pd.Series | None:
         return self.df[name] if name in self.df.columns else None
@@ -69,43 +85,87 @@ class _Run:
             return self.kinds[name]
         return None
 
-    def report(self, column: str, problems: pd.Series, raw: pd.Series | None) -> None:
-        mask = problems.notna().to_numpy()
-        if not mask.any():
+    def report(self, column: str, problems: pd.Series, raw: pd.Series | list[pd.Series | None] | None) -> None:
+        """Add the rows with a problem to the issues; ``raw`` is the raw column, or a list of columns whose
+        first present value per row is the raw value (the last one's when none is)."""
+        found = problems.to_numpy()
+        rows = np.flatnonzero(pd.notna(found))
+        if not len(rows):
             return
-        rows = self.df.loc[mask]
-        frame = pd.DataFrame(
-            {c: (rows[c].to_numpy() if c in rows.columns else None) for c in SOURCE_COLUMNS}, index=rows.index
-        )
+        frame = pd.DataFrame({c: (self.source(c, rows) if c in self.df.columns else None) for c in SOURCE_COLUMNS},
+                             index=self.df.index[rows])
         frame["column"] = column
-        frame["value"] = raw.loc[mask].to_numpy() if raw is not None else None
-        frame["problem"] = problems.loc[mask].to_numpy()
+        if isinstance(raw, list):
+            value = None
+            for series in raw:
+                if series is not None:
+                    at = series.to_numpy()[rows]
+                    value = at if value is None else np.where(pd.isna(value), at, value)
+            raw = value
+        elif raw is not None:
+            raw = raw.to_numpy()[rows]
+        frame["value"] = raw
+        frame["problem"] = found[rows]
         self.issues.append(frame)
-
-
-def _first_present(*series: pd.Series | None) -> pd.Series | None:
-    out = None
-    for s in series:
-        if s is not None:
-            out = s if out is None else out.where(out.notna(), s)
-    return out
 
 
 _NOT_COUNTRY_TLDS = {"io", "me", "tv", "ai", "cc", "ws", "fm", "ly", "to", "gg", "sh", "vc", "co", "ac", "eu",
                      "su", "nu", "la", "am", "bz", "tk", "ml", "ga", "cf", "gq", "app", "dev"}
 
 
-def _email_regions(df: pd.DataFrame, email_fields: list[str]) -> pd.Series | None:
-    """Per-row phone region from a country-code top-level domain of the row's email (.de → DE, .co.uk → GB)."""
+_CCTLD_RE = re.compile(r"@[^@\s<>]+\.([A-Za-z]{2})\s*>?\s*$")
+
+
+def _email_regions(df: pd.DataFrame, email_fields: list[str], rows: np.ndarray | None = None) -> pd.Series | None:
+    """Per-row phone region from a country-code top-level domain of the row's email (.de → DE, .co.uk → GB).
+
+    With ``rows`` (positions), only those rows are looked at; the others get None.
+    """
     import phonenumbers
 
     if not email_fields:
         return None
-    raw = df[email_fields[0]].astype("string")
-    tld = raw.str.extract(r"@[^@\s<>]+\.([A-Za-z]{2})\s*>?\s*$", expand=False).str.lower()
-    tld = tld.where(~tld.isin(_NOT_COUNTRY_TLDS)).replace({"uk": "gb"}).str.upper()
+    values = df[email_fields[0]]
+    codes, uniq = factorize(values if rows is None else values.iloc[rows])  # each distinct address once
     supported = phonenumbers.SUPPORTED_REGIONS
-    return tld.where(tld.isin(list(supported))).astype(object).where(lambda s: s.notna(), None)
+    search = _CCTLD_RE.search
+    regions: list[str | None] = []
+    for value in uniq:
+        m = search(value if isinstance(value, str) else str(value))
+        tld = m.group(1).lower() if m is not None else None
+        if tld is None or tld in _NOT_COUNTRY_TLDS:
+            regions.append(None)
+            continue
+        code = ("gb" if tld == "uk" else tld).upper()
+        regions.append(code if code in supported else None)
+    if rows is None:
+        return pd.Series(take(regions, codes), index=df.index, dtype=object, copy=False)
+    out = np.full(len(df), None, dtype=object)
+    out[rows] = take(regions, codes)
+    return pd.Series(out, index=df.index, dtype=object, copy=False)
+
+
+def _row_regions(df: pd.DataFrame, phone_fields: list[str], email_fields: list[str], countries: pd.Series | None,
+                 region: str | None) -> pd.Series | str | None:
+    """The region of each row's numbers without a country code: the row's country, else its email's
+    country-code domain, else ``region``, else one inferred from the whole frame (see :func:`infer_region`)."""
+    default = region
+    if default is None:  # infer_region, with the countries cleaned already
+        default = _most_common_country(countries) if countries is not None else None
+        if default is None:
+            texts = [df[c] for c in ("full_name", "last_name", "company", "city") if c in df.columns]
+            default = _region_from_numbers(pd.concat([df[f] for f in phone_fields], ignore_index=True), None,
+                                           texts=pd.concat(texts, ignore_index=True) if texts else None)
+    # the email's domain only counts where the row has no country
+    row_region = _email_regions(df, email_fields,
+                                None if countries is None else np.flatnonzero(countries.isna().to_numpy()))
+    if row_region is not None:
+        row_region = row_region.where(row_region.notna(), default)
+    else:
+        row_region = default
+    if countries is not None:
+        row_region = countries.where(countries.notna(), row_region)
+    return row_region
 
 
 def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
@@ -138,47 +198,37 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
         run.out["country"] = countries = res.values
         run.report("country", res.problems, df["country"])
 
+    # the phones (and their regions) of a long frame are cleaned in a forked process while this one cleans
+    # the rest; the child sends back row codes and the result of each distinct (number, region) only
+    phone_fields = [f for f in present if kinds_of[f] == "phone"]
+    phones = None
+    if phone_fields:
+        email_fields = [f for f in present if kinds_of[f] == "email"]
+
+        def clean_phone_fields():
+            row_region = _row_regions(df, phone_fields, email_fields, countries, region)
+            out = []
+            for f in phone_fields:
+                codes, parts = _clean_phone_codes(df[f], region=row_region)
+                out.append((codes.astype(np.int32), *parts))
+            return out
+
+        phones = Forked(clean_phone_fields) if len(df) >= PARALLEL_MIN_ROWS else None
+
     name_fields = [f for f in present if kinds_of[f] == "name"]
     if entity == "contact" and (name_fields or "salutation" in present):
         res = clean_names(run.raw("first_name"), run.raw("last_name"), run.raw("full_name"), country=countries,
                           salutation=run.raw("salutation"))
         for col in ("first_name", "last_name", "full_name", "salutation"):
             run.out[col] = res.values[col]
-        raw = _first_present(run.raw("full_name"), run.raw("last_name"), run.raw("first_name"))
-        run.report("full_name", res.problems, raw)
+        run.report("full_name", res.problems, [run.raw("full_name"), run.raw("last_name"), run.raw("first_name")])
     else:
         for f in name_fields:
             res = clean_names(None, None, df[f], country=countries)
             run.out[f] = res.values["full_name"]
             run.report(f, res.problems, df[f])
+    phone_slot = len(run.issues)
 
-    phone_fields = [f for f in present if kinds_of[f] == "phone"]
-    phones = None
-    if phone_fields:
-        default = region
-        if default is None:
-            texts = [df[c] for c in ("full_name", "last_name", "company", "city") if c in df.columns]
-            default = infer_region(pd.concat([df[f] for f in phone_fields], ignore_index=True),
-                                   countries=df["country"] if "country" in present else None,
-                                   texts=pd.concat(texts, ignore_index=True) if texts else None)
-        row_region = _email_regions(df, [f for f in present if kinds_of[f] == "email"])
-        if row_region is not None:
-            row_region = row_region.where(row_region.notna(), default)
-        else:
-            row_region = default
-        if countries is not None:
-            row_region = countries.where(countries.notna(), row_region)
-
-        def clean_phone_fields(row_region=row_region):
-            return [clean_phones(df[f], region=row_region) for f in phone_fields]
-
-        # the phones of a long frame are cleaned in a forked process while this one cleans the rest
-        phones = Forked(clean_phone_fields) if len(df) >= PARALLEL_MIN_ROWS else None
-        phone_slot = len(run.issues)
-        if phones is None:
-            phones = clean_phone_fields()
-
-    rest_start = len(run.issues)
     amount_currency = None
     for f in present:
         kind = kinds_of[f]
@@ -217,9 +267,10 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
         run.report(f, res.problems, raw)
 
     if phone_fields:  # issues in the usual order: countries, names, phones, then the others
-        rest = run.issues[rest_start:]
+        rest = run.issues[phone_slot:]
         del run.issues[phone_slot:]
-        for f, res in zip(phone_fields, phones.result() if isinstance(phones, Forked) else phones):
+        for f, (codes, *parts) in zip(phone_fields, phones.result() if phones is not None else clean_phone_fields()):
+            res = _phone_result(codes, *parts, df.index)
             run.out[f] = res.values["phone"]
             if f == "phone" or "phone" not in phone_fields:  # extensions belong to the main phone
                 run.out["phone_ext"] = res.values["phone_ext"]
@@ -241,12 +292,13 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
     for col in CLEANED_COLUMNS[entity]:
         if col in run.out:
             columns[col] = run.out[col]
+        elif col in _FLOAT_COLUMNS:
+            columns[col] = pd.Series(np.full(len(df), np.nan), index=df.index, dtype=float, copy=False)
         else:
-            dtype = float if col in _FLOAT_COLUMNS else object
-            columns[col] = pd.Series([float("nan") if dtype is float else None] * len(df), index=df.index,
-                                     dtype=dtype)
+            columns[col] = pd.Series(np.full(len(df), None, dtype=object), index=df.index, dtype=object, copy=False)
     for col in SOURCE_COLUMNS:
-        columns[col] = df[col] if col in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
+        columns[col] = df[col] if col in df.columns else \
+            pd.Series(np.full(len(df), None, dtype=object), index=df.index, dtype=object)
     consumed = set(spec.field_names) | set(SOURCE_COLUMNS) | set(columns)
     for col in df.columns:
         if col not in consumed:

@@ -99,14 +99,58 @@ def as_series(values: pd.Series | Sequence | None, index: pd.Index | None = None
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """codes (-1 for missing) and the distinct non-missing values of ``values``."""
+    """codes (-1 for missing) and the distinct non-missing values of ``values`` (in order of appearance).
+
+    A long column of text with many distinct values is encoded by pyarrow (faster than pandas' hash table
+    of Python objects there); anything else, or text pyarrow cannot take, by ``pd.factorize``: the same
+    codes and values either way.
+    """
+    if len(values) >= _ARROW_MIN_ROWS:
+        found = _factorize_text(values)
+        if found is not None:
+            return found
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
+
+
+_ARROW_MIN_ROWS = 50_000
+_SAMPLE_ROWS = 20_000
+
+
+def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`factorize` of a column of str (and missing values) with pyarrow; None for anything else."""
+    if isinstance(values, pd.Series):
+        if values.dtype != object:
+            return None
+        values = values.to_numpy()
+    arr = values
+    if not isinstance(arr, np.ndarray) or arr.dtype != object or pd.api.types.infer_dtype(arr, skipna=True) != "string":
+        return None
+    if len(pd.unique(arr[:_SAMPLE_ROWS])) < _SAMPLE_ROWS // 50:
+        return None  # few distinct values: pandas' hash table is as fast, without the conversion
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.array(arr, type=pa.large_string(), from_pandas=True)
+        if not isinstance(text, pa.Array):
+            return None
+        encoded = pc.dictionary_encode(text)
+    except (ImportError, UnicodeError, ValueError, TypeError, ArithmeticError):  # e.g. lone surrogates
+        return None
+    except Exception as exc:  # pyarrow's own errors (ArrowInvalid...) when pyarrow is there
+        if type(exc).__module__.startswith("pyarrow"):
+            return None
+        raise
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
 
 
 def take(results: Sequence[Hashable] | np.ndarray, codes: np.ndarray, fill: Any = None,
          dtype: Any = object) -> np.ndarray:
     """Broadcast per-unique ``results`` back to rows via ``codes`` (-1 -> ``fill``)."""
+    if fill is None and dtype is object and isinstance(results, list) and results.count(None) == len(results):
+        return np.full(len(codes), None, dtype=object)  # nothing but None (a column without problems)
     arr = np.empty(len(results) + 1, dtype=dtype)
     if len(results):
         arr[:-1] = results
@@ -133,7 +177,7 @@ def map_unique(values: pd.Series, func: Callable[[Any], tuple], n_out: int,
 
 def problems_series(arr: np.ndarray | Sequence, index: pd.Index) -> pd.Series:
     """Problems as an object Series (None where fine)."""
-    return pd.Series(arr, index=index, dtype=object)
+    return pd.Series(arr, index=index, dtype=object, copy=not isinstance(arr, np.ndarray))
 
 
 # Frames at least this long clean some columns in a forked process while this one cleans the others.

@@ -34,8 +34,15 @@ _LEGAL_FORMS: list[tuple[str, ...]] = sorted(
     key=len,
     reverse=True,
 )
+# The same forms by number of tokens, longest first: at most one form of each length can end a name.
+_FORMS_BY_LENGTH: list[tuple[int, frozenset[tuple[str, ...]]]] = [
+    (n, frozenset(f for f in _LEGAL_FORMS if len(f) == n))
+    for n in sorted({len(f) for f in _LEGAL_FORMS}, reverse=True)
+]
 _CJK_FORMS = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "集团公司", "集团", "集團", "公司",
               "株式会社", "有限会社")
+_DOTTED_RE = re.compile(r"\b([a-z])\.(?=[a-z]\.)")
+_DOTTED_PAIR_RE = re.compile(r"\b([a-z])\.([a-z])\b\.?")
 _AND_RE = re.compile(r"\s*(?:&|\+|\band\b|\bund\b|\bet\b)\s*", re.IGNORECASE)
 _PUNCT_RE = re.compile(r"[^\w]+", re.UNICODE)
 # Display casing for legal forms when a name is re-cased.
@@ -55,7 +62,7 @@ def _display_case(name: str) -> str:
     """Re-case an ALL CAPS or all lower-case name; keep any mixed-case name as given."""
     if has_cjk(name):
         return name
-    letters = "".join(ch for ch in name if ch.isalpha())
+    letters = "".join(filter(str.isalpha, name))
     if not letters or not (letters.isupper() or letters.islower()):
         return name
     was_upper = letters.isupper()
@@ -91,8 +98,9 @@ def company_key(name: str) -> str | None:
                 if text.endswith(form) and len(text) > len(form):
                     text, changed = text[: -len(form)].rstrip(), True
     text = fold_accents(text).lower()
-    text = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text)  # "s.a." -> "sa.", "l.l.c." -> "llc."
-    text = re.sub(r"\b([a-z])\.([a-z])\b\.?", r"\1\2", text)
+    if "." in text:
+        text = _DOTTED_RE.sub(r"\1", text)  # "s.a." -> "sa.", "l.l.c." -> "llc."
+        text = _DOTTED_PAIR_RE.sub(r"\1\2", text)
     text = _AND_RE.sub(" and ", text)
     tokens = _PUNCT_RE.sub(" ", text).replace("_", " ").split()
     if tokens[:1] == ["the"] and len(tokens) > 1:
@@ -100,9 +108,8 @@ def company_key(name: str) -> str | None:
     changed = True
     while changed and len(tokens) > 1:
         changed = False
-        for form in _LEGAL_FORMS:
-            n = len(form)
-            if len(tokens) > n and tuple(tokens[-n:]) == form:
+        for n, forms in _FORMS_BY_LENGTH:  # the longest legal form the name ends with
+            if len(tokens) > n and tuple(tokens[-n:]) in forms:
                 tokens = tokens[:-n]
                 changed = True
                 break
@@ -126,5 +133,5 @@ def clean_companies(values: pd.Series) -> CleanResult:
     all lower case); ``company_key`` is the match key (see :func:`company_key`).
     """
     company, key, problems = map_unique(values, _clean_company_value, 3)
-    frame = pd.DataFrame({"company": company, "company_key": key}, index=values.index, dtype=object)
+    frame = pd.DataFrame({"company": company, "company_key": key}, index=values.index, dtype=object, copy=False)
     return CleanResult(frame, problems_series(problems, values.index))

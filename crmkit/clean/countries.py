@@ -150,4 +150,5 @@ def _clean_country_value(raw: object) -> tuple[str | None, str | None]:
 def clean_countries(values: pd.Series) -> CleanResult:
     """Map country names, codes and local variants to ISO alpha-2; unknown -> None + problem."""
     codes, problems = map_unique(values, _clean_country_value, 2)
-    return CleanResult(pd.Series(codes, index=values.index, dtype=object), problems_series(problems, values.index))
+    return CleanResult(pd.Series(codes, index=values.index, dtype=object, copy=False),
+                       problems_series(problems, values.index))

@@ -205,5 +205,5 @@ def clean_dates(values: pd.Series, kinds: pd.Series | None = None, dayfirst: boo
                 iso = _serial(item[1])
             problems.append(None if iso else f"not a valid date: {text!r}")
         out.append(iso)
-    return CleanResult(pd.Series(take(out, codes), index=index, dtype=object),
+    return CleanResult(pd.Series(take(out, codes), index=index, dtype=object, copy=False),
                        problems_series(take(problems, codes), index))

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from crmkit.clean._base import CleanResult, is_placeholder, map_unique, normalize_text, problems_series
+from crmkit.clean._base import CleanResult, factorize, is_placeholder, normalize_text, problems_series, take
 
 # Addresses anywhere in a cell; separators are whitespace and the usual list punctuation.
 _ADDRESS_RE = re.compile(r"[^\s<>;,:\"'()\[\]|/]+@[^\s<>;,:\"'()\[\]|/]+")
@@ -95,10 +95,17 @@ _PLAIN_RE = re.compile(
 )
 
 
+# _PLAIN_RE with the other checks of _clean_email_fast inside: at most 64 characters before the "@", and a
+# top-level domain (the last label: [a-z] has no dot) that is not a special-use one.
+_PLAIN_CHECKED_RE = re.compile(
+    r"(?=[^@]{0,64}@)" + _PLAIN_RE.pattern.replace(
+        r"[a-z]{2,63}", r"(?!(?:" + "|".join(sorted(_SPECIAL_TLDS)) + r")\Z)[a-z]{2,63}")
+)
+
+
 def _clean_email_fast(raw: object) -> tuple[str | None, str | None, str | None]:
     """:func:`_clean_email_value`, without its work for a plain valid address (most of them)."""
-    if type(raw) is str and len(raw) <= 254 and _PLAIN_RE.fullmatch(raw) is not None \
-            and raw.index("@") <= 64 and raw.rsplit(".", 1)[-1] not in _SPECIAL_TLDS:
+    if type(raw) is str and len(raw) <= 254 and _PLAIN_CHECKED_RE.fullmatch(raw) is not None:
         return raw, None, None
     return _clean_email_value(raw)
 
@@ -111,6 +118,18 @@ def clean_emails(values: pd.Series) -> CleanResult:
     checks the syntax with email-validator (``check_deliverability=False``).
     Invalid addresses keep their trimmed raw text and get a problem.
     """
-    email, others, problems = map_unique(values, _clean_email_fast, 3)
-    frame = pd.DataFrame({"email": email, "email_others": others}, index=values.index, dtype=object)
-    return CleanResult(frame, problems_series(problems, values.index))
+    codes, uniq = factorize(values)
+    # plain valid addresses (what _clean_email_fast returns as they are) first, in one pass
+    match = _PLAIN_CHECKED_RE.fullmatch
+    if pd.api.types.infer_dtype(uniq, skipna=False) == "string":
+        plain = [len(v) <= 254 and match(v) is not None for v in uniq]
+    else:
+        plain = [type(v) is str and len(v) <= 254 and match(v) is not None for v in uniq]
+    email = uniq.copy()
+    others: list[str | None] = [None] * len(uniq)
+    problems: list[str | None] = [None] * len(uniq)
+    for i in (i for i, ok in enumerate(plain) if not ok):
+        email[i], others[i], problems[i] = _clean_email_value(uniq[i])
+    frame = pd.DataFrame({"email": take(email, codes), "email_others": take(others, codes)}, index=values.index,
+                         dtype=object, copy=False)
+    return CleanResult(frame, problems_series(take(problems, codes), values.index))

@@ -128,7 +128,7 @@ def _take_salutation(tokens: list[str], country: str | None) -> tuple[list[str],
 @functools.cache
 def _given_names() -> frozenset[str]:
     # the matcher's nickname table is plain data (no matching code): every nickname and full form in it
-    from crmkit.match._nicknames import NICKNAMES
+    from crmkit.clean._nicknames import NICKNAMES
 
     return frozenset(NICKNAMES) | frozenset(NICKNAMES.values())
 
@@ -228,44 +228,108 @@ def clean_names(first: pd.Series | None, last: pd.Series | None, full: pd.Series
     ``full_name`` is filled whenever any name part exists.
     """
     index = next((s.index for s in (first, last, full, salutation) if isinstance(s, pd.Series)), pd.RangeIndex(0))
-    parts = [as_series(s, index) for s in (first, last, full, salutation)]
-    countries = country if isinstance(country, pd.Series) else as_series([country] * len(index), index)
-    frame = pd.DataFrame({i: s.astype(object).to_numpy() for i, s in enumerate(parts + [countries])}, index=index)
-    present = frame.notna().any(axis=1).to_numpy()
-    # the common case needs no parsing: "Sam" / "Smith" (no full name, no salutation) stays as given
-    has_first, has_last = frame[0].notna().to_numpy(), frame[1].notna().to_numpy()
-    simple = (frame[2].isna().to_numpy() & frame[3].isna().to_numpy() & (has_first | has_last)
-              & (~has_first | _plain_words(frame[0])) & (~has_last | _plain_words(frame[1])))
-    rest = present & ~simple
-    sub = frame[rest]
-    key = sub[0].fillna("\x02").astype(str)
-    for col in range(1, 5):
-        key = key + "\x1f" + sub[col].fillna("\x02").astype(str)
-    sub_codes, uniq = factorize(key)
+    n = len(index)
+    parts = [_text_codes(s) if s is not None else (np.full(n, -1, dtype=np.intp), np.empty(0, dtype=object))
+             for s in (as_series(s, index) if s is not None else None for s in (first, last, full, salutation))]
+    # A row with only a first and/or last name, each one word (the usual case), is cleaned word by word:
+    # _clean_one would only re-case each word and join them (see _one_word).
+    words = [[_one_word(v) for v in parts[i][1]] + [(True, None)] for i in (0, 1)]  # last entry: missing
+    by_words = (parts[2][0] < 0) & (parts[3][0] < 0)
+    for i in (0, 1):
+        by_words &= np.array([ok for ok, _ in words[i]], dtype=bool)[parts[i][0]]
+    # The country only matters for a first or full name with a token such as "M." (French "Monsieur"):
+    # elsewhere it is left out of the key, so each distinct name is cleaned once.
+    may_say_monsieur = np.zeros(n, dtype=bool)
+    for i in (0, 2):
+        codes, uniq = parts[i]
+        if len(uniq):
+            flags = np.array([_may_say_monsieur(v) for v in uniq] + [False], dtype=bool)
+            may_say_monsieur |= flags[codes]
+    country_rows = np.flatnonzero(may_say_monsieur & ~by_words)
+    if isinstance(country, pd.Series):
+        country_codes, country_uniq = _text_codes(as_series(country.to_numpy(dtype=object)[country_rows]))
+    else:
+        one_code, country_uniq = _text_codes(as_series([country]))
+        country_codes = np.full(len(country_rows), one_code[0], dtype=np.intp)
+    country_part = np.zeros(n, dtype=np.intp)
+    country_part[country_rows] = country_codes + 1
+    # the other rows: one integer key per row from the codes of the four parts and the (relevant) country
+    columns = [codes for codes, _ in parts] + [country_part - 1]
+    present = np.zeros(n, dtype=bool)
+    for codes in columns[:4]:
+        present |= codes >= 0
+    rows = np.flatnonzero(present & ~by_words)
+    key = np.zeros(len(rows), dtype=np.int64)
+    for codes, size in zip(columns, [len(uniq) + 1 for _, uniq in parts] + [len(country_uniq) + 1]):
+        if int(key.max(initial=0)) >= 2 ** 62 // size:  # keep the key small: renumber first
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * size + (codes[rows] + 1)
+    group_codes = pd.factorize(key)[0]
+    row_codes = np.full(n, -1, dtype=np.intp)
+    row_codes[rows] = group_codes
+    # factorize numbers the groups in order of first appearance: their first rows stand for them
+    if len(rows):
+        running = np.maximum.accumulate(group_codes)
+        firsts = rows[np.r_[True, running[1:] > running[:-1]]]
+    else:
+        firsts = rows
     results = []
-    for k in uniq:
-        vals = [None if v == "\x02" else v for v in k.split("\x1f")]
-        sal = normalize_text(vals[3])
-        results.append(_clean_one(vals[0], vals[1], vals[2], None if is_placeholder(sal) else sal, vals[4]))
-    codes = np.full(len(frame), -1, dtype=np.int64)
-    codes[rest] = sub_codes
-    cols = {name: take([r[i] for r in results], codes) for i, name in enumerate(NAME_COLUMNS)}
-    if simple.any():
-        first = np.where(has_first, frame[0].to_numpy(dtype=object), None)[simple]
-        last = np.where(has_last, frame[1].to_numpy(dtype=object), None)[simple]
-        cols["first_name"][simple] = first
-        cols["last_name"][simple] = last
-        cols["full_name"][simple] = [a if b is None else b if a is None else f"{a} {b}" for a, b in zip(first, last)]
-    problems = take([r[4] for r in results], codes)
-    return CleanResult(pd.DataFrame(cols, index=index, dtype=object), problems_series(problems, index))
+    for f, l, fu, sa, c in zip(*(codes[firsts].tolist() for codes in columns)):
+        sal = normalize_text(parts[3][1][sa]) if sa >= 0 else None
+        results.append(_clean_one(parts[0][1][f] if f >= 0 else None, parts[1][1][l] if l >= 0 else None,
+                                  parts[2][1][fu] if fu >= 0 else None, None if is_placeholder(sal) else sal,
+                                  country_uniq[c] if c >= 0 else None))
+    cols = {name: take([r[i] for r in results], row_codes) for i, name in enumerate(NAME_COLUMNS)}
+    problems = take([r[4] for r in results], row_codes)
+    # the rows cleaned word by word: each word's form, and "first last" once per distinct pair
+    by_word_rows = np.flatnonzero(by_words)
+    if len(by_word_rows):
+        first_codes, last_codes = parts[0][0][by_word_rows], parts[1][0][by_word_rows]
+        first_form_of = np.array([form for _, form in words[0]], dtype=object)
+        last_form_of = np.array([form for _, form in words[1]], dtype=object)
+        first_form, last_form = first_form_of[first_codes], last_form_of[last_codes]
+        width = len(words[1]) + 1
+        pair_codes, pairs = pd.factorize((first_codes.astype(np.int64) + 1) * width + last_codes + 1)
+        firsts_of, lasts_of = first_form_of[pairs // width - 1].tolist(), last_form_of[pairs % width - 1].tolist()
+        full_forms = [a if b is None else b if a is None else f"{a} {b}" for a, b in zip(firsts_of, lasts_of)]
+        cols["first_name"][by_word_rows] = first_form
+        cols["last_name"][by_word_rows] = last_form
+        cols["full_name"][by_word_rows] = take(full_forms, pair_codes)
+    return CleanResult(pd.DataFrame(cols, index=index, dtype=object, copy=False), problems_series(problems, index))
 
 
-_PLAIN_WORD_RE = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+")
-
-
-def _plain_words(values: pd.Series) -> np.ndarray:
-    """Per row: a single capitalised word that ``_clean_one`` keeps as is (not a placeholder or honorific)."""
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of a column, values that are not text taken as ``str(value)``."""
     codes, uniq = factorize(values)
-    ok = np.array([type(v) is str and _PLAIN_WORD_RE.fullmatch(v) is not None
-                   and v.lower() not in _HONORIFICS and not is_placeholder(v) for v in uniq] + [False], dtype=bool)
-    return ok[codes]
+    if len(uniq) and pd.api.types.infer_dtype(uniq, skipna=False) != "string":
+        present = values.notna().to_numpy()
+        arr = values.to_numpy(dtype=object, copy=True)
+        arr[present] = [str(v) for v in arr[present]]
+        arr[~present] = None
+        codes, uniq = factorize(pd.Series(arr, dtype=object))
+    return codes, uniq
+
+
+def _may_say_monsieur(value: str) -> bool:
+    """Can ``_take_salutation`` see the French "M." in this name? (Only then does the country matter.)"""
+    text = normalize_text(value)
+    return text is not None and "." in text and "m" in text.lower()
+
+
+def _one_word(value: str) -> tuple[bool, str | None]:
+    """``(True, name)`` when ``_clean_one`` takes this first or last name, given without a full name or
+    salutation, as one word on its own, else ``(False, None)``.
+
+    Such a word (no space, "@", digit or CJK character, not an honorific; a placeholder is no name) is
+    not split, has no salutation to take, no problem, and does not depend on the country; _clean_one
+    only re-cases it (:func:`_recase`; for one word the particle rule never applies) and joins first
+    and last name with a space.
+    """
+    text = normalize_text(value)
+    if is_placeholder(text):
+        return True, None
+    text = text.replace("’", "'").replace("`", "'")
+    if " " in text or "@" in text or has_cjk(text) or any(ch.isdigit() for ch in text) \
+            or text.lower().rstrip(".") in _HONORIFICS:
+        return False, None
+    return True, _recase(text, particles=False)

@@ -55,7 +55,18 @@ def _unfloat(text: str) -> str:
 
 @lru_cache(maxsize=500_000)
 def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
-    """(phone, extension, problem) for one distinct (value, region) pair."""
+    """(phone, extension, problem) for one distinct (value, region) pair; candidates already in E.164
+    shape are checked by :func:`_e164_one` (the same outcome as parsing them)."""
+    return _parse_text(raw, region, _e164_one)
+
+
+def _parse_library(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
+    """:func:`_parse_one` with phonenumbers.parse and is_valid_number for every candidate: the reference
+    the fast paths are tested against."""
+    return _parse_text(raw, region, None)
+
+
+def _parse_text(raw: str, region: str | None, e164) -> tuple[str | None, str | None, str | None]:
     text = normalize_text(raw)
     if is_placeholder(text) or text.lower() in _PHONE_PLACEHOLDERS:
         return None, None, None
@@ -88,6 +99,12 @@ def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, st
             continue
         if not candidate.startswith("+") and reg is None:
             continue
+        if e164 is not None and candidate.startswith("+") and (known := e164(candidate)) is not None:
+            if known[2] is None:  # valid: its E.164 form (such a candidate has no extension)
+                return known[0], ext, None
+            if candidate == digits:
+                break  # an explicit country code that is wrong: do not guess
+            continue
         try:
             parsed = phonenumbers.parse(candidate, reg)
         except phonenumbers.NumberParseException:
@@ -105,8 +122,13 @@ def _parse_one(raw: str, region: str | None) -> tuple[str | None, str | None, st
     return phonenumbers.format_number(number, _E164), ext, None
 
 
-_E164_SHAPE = re.compile(r"^\+[1-9]\d{6,14}$")
+# '+' and 7–15 ASCII digits, nothing else (full match: no trailing newline, no other digits such as
+# full-width or Arabic-Indic ones, which phonenumbers normalises and this fast path would not)
+_E164_SHAPE = re.compile(r"\+[1-9][0-9]{6,14}")
 _COUNTRY_CODES = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_IS_COUNTRY_CODE = np.zeros(1000, dtype=bool)
+_IS_COUNTRY_CODE[[cc for cc in _COUNTRY_CODES if cc < 1000]] = True
+_BAD_FOR_CC = "not a valid phone number for its country code"
 
 
 @lru_cache(maxsize=None)
@@ -127,7 +149,7 @@ class _Validator:
 
     The general description must match, then any of the type descriptions (the same set and the
     same length rules phonenumbers checks one by one), joined per national number length into one
-    alternation.
+    alternation. The patterns are phonenumbers' own metadata.
     """
 
     def __init__(self, metadata) -> None:
@@ -139,6 +161,7 @@ class _Validator:
             descs.append(metadata.mobile)
         self.types = [d for d in (self._desc(x) for x in descs) if d is not None]
         self.by_length: dict[int, re.Pattern | None] = {}
+        self.both: dict[int, re.Pattern | None] = {}
 
     @staticmethod
     def _desc(desc) -> tuple[frozenset[int], str] | None:
@@ -152,14 +175,33 @@ class _Validator:
             self.by_length[length] = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
         return self.by_length[length]
 
-    def known_type(self, nsn: str) -> bool:
+    def _both(self, length: int) -> re.Pattern | None:
+        """General description and type alternation of one length as one pattern: the general one as a
+        lookahead to the end, so a full match needs both to match the whole number."""
+        if length not in self.both:
+            union = self._union(length)
+            lengths, general = self.general
+            self.both[length] = None if union is None or lengths and length not in lengths else \
+                re.compile(f"(?=(?:{general.pattern})\\Z)(?:{union.pattern})")
+        return self.both[length]
+
+    def known_types(self, nsns: list[str]) -> list[bool]:
+        """``_number_type_helper(nsn, metadata) != UNKNOWN`` for each number, one length at a time."""
+        out = [False] * len(nsns)
         if self.general is None:
-            return False
-        lengths, pattern = self.general
-        if lengths and len(nsn) not in lengths or not pattern.fullmatch(nsn):
-            return False
-        union = self._union(len(nsn))
-        return union is not None and union.fullmatch(nsn) is not None
+            return out
+        by_length: dict[int, list[int]] = {}
+        for i, nsn in enumerate(nsns):
+            by_length.setdefault(len(nsn), []).append(i)
+        for length, rows in by_length.items():
+            both = self._both(length)
+            if both is None:
+                continue
+            match = both.fullmatch
+            for i in rows:
+                if match(nsns[i]) is not None:
+                    out[i] = True
+        return out
 
 
 @lru_cache(maxsize=None)
@@ -177,42 +219,103 @@ def _leading_digits(region: str) -> re.Pattern | None | bool:
     return re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
 
 
-def _is_valid(cc: int, nsn: str) -> bool:
-    """``phonenumbers.is_valid_number`` for a number without leading zeros, mirrored step by step."""
+@lru_cache(maxsize=None)
+def _region_steps(cc: int) -> tuple[tuple[str, object], ...]:
+    """How ``region_code_for_number`` picks the region of a shared calling code, as steps in phonenumbers'
+    order: ("type", region) for a region without leading digits (the number's type decides), and
+    ("leading", pattern) for a run of regions with leading digits, joined into one alternation
+    ``(?P<r0>…)|(?P<r1>…)`` whose first matching branch, as with one match per region in turn, names
+    the region. Regions without metadata are skipped, as phonenumbers does."""
+    steps: list[tuple[str, object]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            names = {f"r{k}": code for k, code in enumerate(run)}
+            pattern = re.compile("|".join(f"(?P<{name}>{_leading_digits(code).pattern})"
+                                          for name, code in names.items()))
+            steps.append(("leading", (pattern, names)))
+            run.clear()
+
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+        leading = _leading_digits(code)
+        if leading is False:
+            continue
+        if leading is None:
+            close_run()
+            steps.append(("type", code))
+        else:
+            run.append(code)
+    close_run()
+    return tuple(steps)
+
+
+@lru_cache(maxsize=None)
+def _calling_code_fits(region: str, cc: int) -> bool:
+    """``is_valid_number_for_region``'s first check: the region's calling code is the number's."""
+    return region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or \
+        cc == phonenumbers.country_code_for_valid_region(region)
+
+
+def _valid_many(cc: int, nsns: list[str]) -> list[bool]:
+    """``phonenumbers.is_valid_number(PhoneNumber(cc, nsn))`` for each national significant number (its
+    digits as text, leading zeros included), mirrored step by step: ``region_code_for_number`` (over
+    the regions of a shared calling code in phonenumbers' order, by leading digits or number type),
+    then ``is_valid_number_for_region``."""
+    n = len(nsns)
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc)
-    if not regions:
-        return False
-    region = regions[0] if len(regions) == 1 else None
-    if region is None:  # region_code_for_number over a shared calling code (+1, +44, +7...)
-        for code in regions:
-            leading = _leading_digits(code)
-            if leading is False:
-                continue
-            if leading is not None:
-                if leading.match(nsn):
-                    region = code
-                    break
-            elif (v := _validator(code, cc)) is not None and v.known_type(nsn):
-                region = code
+    if not regions or not n:
+        return [False] * n
+    out = [False] * n
+    region_of: dict[str, list[int]] = {}
+    if len(regions) == 1:
+        region_of[regions[0]] = list(range(n))
+    else:  # region_code_for_number over a shared calling code (+1, +44, +7...)
+        pending = list(range(n))
+        for kind, step in _region_steps(cc):
+            if not pending:
                 break
-    if region is None:
-        return False
-    if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY and \
-            cc != phonenumbers.country_code_for_valid_region(region):
-        return False
-    validator = _validator(region, cc)
-    return validator is not None and validator.known_type(nsn)
+            if kind == "type":
+                v = _validator(step, cc)
+                hit = v.known_types([nsns[i] for i in pending]) if v is not None else [False] * len(pending)
+                # found by its number type: is_valid_number_for_region repeats that very check, so such a
+                # number is valid when the region's calling code is this one
+                if _calling_code_fits(step, cc):
+                    for i, h in zip(pending, hit):
+                        if h:
+                            out[i] = True
+                pending = [i for i, h in zip(pending, hit) if not h]
+            else:
+                pattern, names = step
+                match = pattern.match
+                left = []
+                for i in pending:
+                    m = match(nsns[i])
+                    if m is None:
+                        left.append(i)
+                    else:
+                        region_of.setdefault(names[m.lastgroup], []).append(i)
+                pending = left
+    for region, rows in region_of.items():
+        if not rows or not _calling_code_fits(region, cc):
+            continue
+        validator = _validator(region, cc)
+        if validator is None:
+            continue
+        for i, ok in zip(rows, validator.known_types([nsns[i] for i in rows])):
+            out[i] = ok
+    return out
 
 
-def _parse_e164(text: str) -> tuple[str | None, str | None, str | None] | None:
-    """Fast path for a value that is already '+' and 7–15 digits: the result of :func:`_parse_one`, or None.
+def _is_valid(cc: int, nsn: str) -> bool:
+    """``phonenumbers.is_valid_number`` for one number (see :func:`_valid_many`)."""
+    return _valid_many(cc, [nsn])[0]
 
-    Builds the number phonenumbers.parse would build (country code = the first 1–3 digits that are a
-    calling code, the rest as national number) without parsing, and only asks ``is_valid_number``.
-    Returns None, to take the full path, whenever parse could do more than that: no calling code,
-    a national number with a leading zero (Italian-style numbers) or one that starts with the
-    country's national prefix (parse may strip it).
-    """
+
+def _e164_one(text: str) -> tuple[str | None, str | None, str | None] | None:
+    """:func:`_fast_e164` for one value (None: not E.164-shaped, or parse has to decide)."""
+    if _E164_SHAPE.fullmatch(text) is None:
+        return None
     for size in (1, 2, 3):
         cc = int(text[1:1 + size])
         if cc in _COUNTRY_CODES:
@@ -220,49 +323,221 @@ def _parse_e164(text: str) -> tuple[str | None, str | None, str | None] | None:
     else:
         return None
     nsn = text[1 + size:]
-    if len(nsn) < 2 or nsn[0] == "0":
+    if len(nsn) < 2 or nsn.strip("0") == "":
         return None
     prefix = _national_prefix(cc)
-    if prefix is not None and prefix.match(nsn):
-        return None
-    if _is_valid(cc, nsn):
-        return text, None, None
-    return text, None, "not a valid phone number for its country code"
+    if prefix is not None and prefix.match(nsn) is not None:
+        return _parse_prefixed([text])[0]
+    return (text, None, None) if _valid_many(cc, [nsn])[0] else (text, None, _BAD_FOR_CC)
 
 
-def _parse_e164_parsed(text: str) -> tuple[str | None, str | None, str | None] | None:
-    """Second fast path for an E.164-shaped value that :func:`_parse_e164` leaves (a national number
-    starting with the national prefix, such as +1 1…, +86 12…): ``phonenumbers.parse`` builds the
-    number, the validity check is :func:`_is_valid` (``is_valid_number`` looks the region up over
-    every region of a shared calling code, one by one). None, to take the full path, for a number
-    with leading zeros."""
-    try:
-        parsed = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        return text, None, "not a valid phone number for its country code"
-    if parsed.italian_leading_zero or parsed.extension or not parsed.national_number:
+def _parse_prefixed(texts: list[str]) -> list[tuple[str | None, str | None, str | None] | None]:
+    """Fast path for E.164-shaped values whose national number starts with the national prefix (such as
+    +1 1…, +86 12…), which ``phonenumbers.parse`` may strip: the national number parse would keep (see
+    :func:`_parsed_national_number`), its validity by :func:`_valid_many` (``is_valid_number`` looks the
+    region up over every region of a shared calling code, one by one); a valid number is written as
+    ``format_number(…, E164)`` writes it. None, to take the full path, where parse itself decides."""
+    out: list[tuple | None] = [None] * len(texts)
+    by_cc: dict[int, list[tuple[int, str]]] = {}
+    for i, text in enumerate(texts):
+        for size in (1, 2, 3):
+            cc = int(text[1:1 + size])
+            if cc in _COUNTRY_CODES:
+                break
+        else:
+            continue
+        nsn = _parsed_national_number(cc, text[1 + size:])
+        if nsn is None:
+            continue
+        if nsn is False:
+            out[i] = (text, None, _BAD_FOR_CC)  # parse refuses it: too short or too long
+            continue
+        by_cc.setdefault(cc, []).append((i, nsn))
+    for cc, rows in by_cc.items():
+        for (i, nsn), ok in zip(rows, _valid_many(cc, [nsn for _, nsn in rows])):
+            out[i] = (f"+{cc}{nsn}", None, None) if ok else (texts[i], None, _BAD_FOR_CC)
+    return out
+
+
+def _parsed_national_number(cc: int, nsn: str) -> str | bool | None:
+    """The national significant number ``phonenumbers.parse`` gives for '+' cc nsn (digits only), by
+    phonenumbers' own steps: strip the national prefix (``_maybe_strip_national_prefix_carrier_code``)
+    and keep the stripped number unless ``_test_number_length`` finds it too short or of an invalid or
+    local-only length. False when parse would refuse the number, None when this cannot tell (those
+    helpers missing in this phonenumbers version, or a national number of zeros)."""
+    steps = _parse_steps()
+    if steps is None:
         return None
-    nsn = str(parsed.national_number)
-    if _is_valid(parsed.country_code, nsn):
-        return f"+{parsed.country_code}{nsn}", None, None
-    return text, None, "not a valid phone number for its country code"
+    strip, test_length, refused, metadata_of = steps
+    metadata = metadata_of(cc)
+    if metadata is None:
+        return None
+    _, stripped, _ = strip(nsn, metadata)
+    if test_length(stripped, metadata) not in refused:
+        nsn = stripped
+    if len(nsn) < 2 or len(nsn) > 17:  # parse: TOO_SHORT_NSN / TOO_LONG
+        return False
+    if nsn.strip("0") == "":
+        return None
+    return nsn
+
+
+@lru_cache(maxsize=1)
+def _parse_steps():
+    from phonenumbers import phonenumberutil as util
+
+    strip = getattr(util, "_maybe_strip_national_prefix_carrier_code", None)
+    test_length = getattr(util, "_test_number_length", None)
+    results = getattr(util, "ValidationResult", None)
+    if strip is None or test_length is None or results is None:
+        return None
+    refused = (results.TOO_SHORT, results.IS_POSSIBLE_LOCAL_ONLY, results.INVALID_LENGTH)
+
+    @lru_cache(maxsize=None)
+    def metadata_of(cc: int):
+        return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            cc, phonenumbers.region_code_for_country_code(cc))
+
+    return strip, test_length, refused, metadata_of
+
+
+def _fast_e164(texts: list) -> list[tuple | None]:
+    """:func:`_parse_one` of every E.164-shaped value ('+' and 7–15 ASCII digits), without parsing where
+    the outcome is certain; None for the other values.
+
+    Such a value does not depend on the region, and phonenumbers.parse builds from it the calling code
+    (the first 1–3 digits that are one) and the national number (the rest, leading zeros kept as
+    "Italian" zeros). Only a national number that starts with the country's national prefix may
+    change (parse may strip it): those go through :func:`_parse_prefixed`. Then only validity is
+    left, and the value is its own E.164 form.
+    """
+    phones, problems, done = _fast_e164_columns(texts)
+    return [(p, None, q) if d else None for p, q, d in zip(phones, problems, done)]
+
+
+def _fast_e164_columns(texts: list) -> tuple[list, list, list[bool]]:
+    """:func:`_fast_e164` as columns: phones, problems, and whether the value was decided (extensions are
+    None: such a value has none)."""
+    n = len(texts)
+    phones: list = [None] * n
+    problems: list = [None] * n
+    done = [False] * n
+    shaped = [i for i, t in enumerate(texts) if type(t) is str and _E164_SHAPE.fullmatch(t) is not None]
+    if not shaped:
+        return phones, problems, done
+    chars = np.array([texts[i] for i in shaped], dtype="U16")
+    digits = chars.view(np.uint32).reshape(len(shaped), 16).astype(np.int32) - 48  # ASCII digits (shape)
+    c1 = digits[:, 1]
+    c2 = c1 * 10 + digits[:, 2]
+    c3 = c2 * 10 + digits[:, 3]
+    size = np.where(_IS_COUNTRY_CODE[c1], 1, np.where(_IS_COUNTRY_CODE[c2], 2, np.where(_IS_COUNTRY_CODE[c3], 3, 0)))
+    cc = np.choose(size, [np.zeros_like(c1), c1, c2, c3])
+    order = np.argsort(cc, kind="stable")
+    bounds = np.flatnonzero(np.diff(cc[order])) + 1
+    shaped_arr = np.asarray(shaped, dtype=np.intp)
+    prefixed: list[int] = []
+    for group in np.split(order, bounds):
+        code = int(cc[group[0]])
+        if code == 0:
+            continue  # no calling code: the full path says so
+        start = 1 + len(str(code))
+        rows = shaped_arr[group].tolist()
+        nsns = [texts[i][start:] for i in rows]
+        # too short, or nothing but zeros: the full path
+        usable = [len(nsn) >= 2 and nsn.strip("0") != "" for nsn in nsns]
+        prefix = _national_prefix(code)
+        if prefix is not None:
+            match = prefix.match
+            starts = [ok and match(nsn) is not None for nsn, ok in zip(nsns, usable)]
+            prefixed += [i for i, hit in zip(rows, starts) if hit]
+            usable = [ok and not hit for ok, hit in zip(usable, starts)]
+        direct = [i for i, ok in zip(rows, usable) if ok]
+        valid = _valid_many(code, [nsn for nsn, ok in zip(nsns, usable) if ok])
+        for i, ok in zip(direct, valid):
+            phones[i] = texts[i]
+            if not ok:
+                problems[i] = _BAD_FOR_CC
+            done[i] = True
+    for i, res in zip(prefixed, _parse_prefixed([texts[i] for i in prefixed])):
+        if res is not None:
+            phones[i], _, problems[i] = res
+            done[i] = True
+    return phones, problems, done
+
+
+def _clean_many(items: list[tuple[object, str | None]]) -> tuple[list, list, list]:
+    """:func:`_parse_one` of each (value, region), as three lists (phones, extensions, problems), through the
+    fast path for E.164-shaped values."""
+    phones, problems, done = _fast_e164_columns([v for v, _ in items])
+    extensions: list = [None] * len(items)
+    for i in [i for i, d in enumerate(done) if not d]:
+        v, r = items[i]
+        phones[i], extensions[i], problems[i] = _parse_one(v, r)
+    return phones, extensions, problems
 
 
 def _clean_one(raw: str, region: str | None) -> tuple[str | None, str | None, str | None]:
     """:func:`_parse_one`, through the fast paths when the value is already in E.164 shape."""
-    if _E164_SHAPE.match(raw):
-        fast = _parse_e164(raw)
-        if fast is None:
-            fast = _parse_e164_parsed(raw)
-        if fast is not None:
-            return fast
-    return _parse_one(raw, region)
+    phones, extensions, problems = _clean_many([(raw, region)])
+    return phones[0], extensions[0], problems[0]
 
 
 def _region_series(region: pd.Series | str | None, index: pd.Index) -> pd.Series:
     if isinstance(region, pd.Series):
         return region.astype(object).where(region.notna(), None)
     return pd.Series([region] * len(index), index=index, dtype=object)
+
+
+_INTERNATIONAL = ("+", "00", "＋")
+
+
+def _distinct_pairs(values: pd.Series, region: pd.Series) -> tuple[np.ndarray, list[tuple[str, str | None]]]:
+    """Row codes (-1 for missing) and the distinct (value as text, region) pairs of a column.
+
+    A number with a country code does not depend on the region: its region is None (one pair each).
+    """
+    codes, uniq = factorize(values)
+    regions = _region_series(region, values.index)
+    if pd.api.types.infer_dtype(uniq, skipna=False) not in ("string", "empty"):  # not all text: key on str()
+        international = values.astype(object).str.lstrip().str.startswith(_INTERNATIONAL).fillna(False)
+        regions = regions.where(~international.to_numpy(dtype=bool), None)
+        present = values.notna().to_numpy()
+        key = values.astype(object).where(values.notna(), "").astype(str) + "\x1f" + regions.fillna("").astype(str)
+        codes, uniq = factorize(key)
+        codes = np.where(present, codes, -1)
+        items = [tuple(k.rsplit("\x1f", 1)) for k in uniq]
+        return codes, [(v, r or None) for v, r in items]
+    international = np.fromiter((v.lstrip().startswith(_INTERNATIONAL) for v in uniq), dtype=bool, count=len(uniq))
+    if not regions.index.equals(values.index):
+        regions = regions.reindex(values.index)
+    reg_codes, reg_uniq = factorize(regions)
+    reg_text = [None] + [str(r) or None for r in reg_uniq]  # position 0: no region
+    width = len(reg_text)
+    present = np.flatnonzero(codes >= 0)
+    value_codes = codes[present]
+    region_part = np.where(international[value_codes], 0, reg_codes[present] + 1)
+    pair_codes, pairs = pd.factorize(value_codes.astype(np.int64) * width + region_part)
+    codes = np.full(len(codes), -1, dtype=np.intp)
+    codes[present] = pair_codes
+    items = [(uniq[p // width], reg_text[p % width]) for p in pairs.tolist()]
+    return codes, items
+
+
+def _clean_phone_codes(values: pd.Series, region: pd.Series | str | None = None
+                       ) -> tuple[np.ndarray, tuple[list, list, list]]:
+    """Row codes (-1 for missing) and, per distinct (value, region), the phones, extensions and problems."""
+    if isinstance(region, pd.Series):
+        codes, items = _distinct_pairs(values, region)
+    else:
+        codes, uniq = factorize(values)
+        items = [(v, region) for v in uniq]
+    return codes, _clean_many(items)
+
+
+def _phone_result(codes: np.ndarray, phones: list, extensions: list, problems: list, index: pd.Index) -> CleanResult:
+    frame = pd.DataFrame({"phone": take(phones, codes), "phone_ext": take(extensions, codes)}, index=index,
+                         dtype=object, copy=False)
+    return CleanResult(frame, problems_series(take(problems, codes), index))
 
 
 def clean_phones(values: pd.Series, region: pd.Series | str | None = None) -> CleanResult:
@@ -273,25 +548,8 @@ def clean_phones(values: pd.Series, region: pd.Series | str | None = None) -> Cl
     raw text and get a problem such as "not a valid phone number for region DE".
     Parsing is cached on distinct (value, region) pairs.
     """
-    index = values.index
-    regions = _region_series(region, index)
-    if isinstance(region, pd.Series):
-        # numbers with a country code do not depend on the region: one cache entry each
-        international = values.astype(object).str.lstrip().str.startswith(("+", "00", "＋")).fillna(False)
-        regions = regions.where(~international.to_numpy(dtype=bool), None)
-        present = values.notna().to_numpy()
-        key = values.astype(object).where(values.notna(), "").astype(str) + "\x1f" + regions.fillna("").astype(str)
-        codes, uniq = factorize(key)
-        codes = np.where(present, codes, -1)
-        items = [tuple(k.rsplit("\x1f", 1)) for k in uniq]
-        items = [(v, r or None) for v, r in items]
-    else:
-        codes, uniq = factorize(values)
-        items = [(v, region) for v in uniq]
-    results = [_clean_one(v, r) for v, r in items]
-    phone, ext, problems = (take([res[i] for res in results], codes) for i in range(3))
-    frame = pd.DataFrame({"phone": phone, "phone_ext": ext}, index=index, dtype=object)
-    return CleanResult(frame, problems_series(problems, index))
+    codes, parts = _clean_phone_codes(values, region)
+    return _phone_result(codes, *parts, values.index)
 
 
 def infer_region(phones: pd.Series | None, countries: pd.Series | None = None,
@@ -309,14 +567,26 @@ def infer_region(phones: pd.Series | None, countries: pd.Series | None = None,
     if countries is not None and countries.notna().any():
         from crmkit.clean.countries import clean_countries
 
-        codes = clean_countries(countries.dropna()).values.dropna()
-        if len(codes):
-            return str(codes.value_counts().index[0])
+        found = _most_common_country(clean_countries(countries.dropna()).values)
+        if found is not None:
+            return found
+    return _region_from_numbers(phones, default, texts=texts)
+
+
+def _most_common_country(codes: pd.Series) -> str | None:
+    """The most common of the cleaned country codes (None when there are none)."""
+    codes = codes.dropna()
+    return str(codes.value_counts().index[0]) if len(codes) else None
+
+
+def _region_from_numbers(phones: pd.Series | None, default: str | None, *,
+                         texts: pd.Series | None = None) -> str | None:
+    """:func:`infer_region` after the countries: from the international numbers, then CJK text."""
     counts: Counter[str] = Counter()
     cjk = total = 0
     samples = []
     if phones is not None:
-        uniq = pd.Series(phones.dropna().unique(), dtype=object)
+        uniq = _first_distinct(phones, 5000)
         samples.append(uniq)
         for value in uniq[:5000]:
             text = (normalize_text(value) or "").replace("＋", "+")
@@ -333,7 +603,7 @@ def infer_region(phones: pd.Series | None, countries: pd.Series | None = None,
     if counts:
         return counts.most_common(1)[0][0]
     if texts is not None:
-        samples.append(pd.Series(texts.dropna().unique()[:5000], dtype=object))
+        samples.append(_first_distinct(texts, 5000))
     for sample in samples:
         for value in sample[:5000]:
             total += 1
@@ -341,3 +611,17 @@ def infer_region(phones: pd.Series | None, countries: pd.Series | None = None,
     if total and cjk / total >= 1 / 3:
         return "CN"
     return default
+
+
+def _first_distinct(values: pd.Series, count: int) -> pd.Series:
+    """The first ``count`` distinct non-missing values in order of appearance: the start of
+    ``values.dropna().unique()``, without hashing the whole column."""
+    values = values.dropna()
+    found: dict = {}
+    step = max(4 * count, 1)
+    for start in range(0, len(values), step):
+        for value in pd.unique(values.iloc[start:start + step].to_numpy(dtype=object)):
+            found.setdefault(value, None)
+            if len(found) >= count:
+                return pd.Series(list(found), dtype=object)
+    return pd.Series(list(found), dtype=object)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from crmkit.clean._base import CleanResult, is_placeholder, map_unique, normalize_text, problems_series
@@ -21,8 +22,8 @@ def _clean_text_value(raw: object) -> tuple[str | None]:
 def clean_text(values: pd.Series) -> CleanResult:
     """Normalise free text; placeholders ('n/a', '-', 'null', ...) become None. Never a problem."""
     (out,) = map_unique(values, _clean_text_value, 1)
-    return CleanResult(pd.Series(out, index=values.index, dtype=object),
-                       problems_series([None] * len(values), values.index))
+    return CleanResult(pd.Series(out, index=values.index, dtype=object, copy=False),
+                       problems_series(np.full(len(values), None, dtype=object), values.index))
 
 
 _TAG_SPLIT = re.compile(r"\s*[,;|/、，；]\s*")
@@ -47,5 +48,5 @@ def clean_tags(values: pd.Series) -> CleanResult:
     ['VIP; Newsletter; Partner']
     """
     (out,) = map_unique(values, _clean_tags_value, 1)
-    return CleanResult(pd.Series(out, index=values.index, dtype=object),
-                       problems_series([None] * len(values), values.index))
+    return CleanResult(pd.Series(out, index=values.index, dtype=object, copy=False),
+                       problems_series(np.full(len(values), None, dtype=object), values.index))

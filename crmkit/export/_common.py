@@ -16,6 +16,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from crmkit.clean._free_mail import is_free_mail
 from crmkit.errors import CrmkitError, SettingsError
 from crmkit.schema import DEAL_COLUMNS, ORDER_COLUMNS
 from crmkit.store import TABLE_COLUMNS, Store, read_store
@@ -25,24 +26,6 @@ CONTACT_COLUMNS = TABLE_COLUMNS["contacts"]
 COMPANY_COLUMNS = ["company_id", "company_key", "name", "domain", "website", "phone", "street", "postcode",
                    "city", "region", "country", "owner", "n_contacts"]
 MASK_MODES = ("hash", "redact")
-
-# Free-mail providers: their domain says nothing about the employer. Exact domains, plus any domain
-# whose first label is one of the provider names (gmx.de, gmx.at, yahoo.co.uk, outlook.fr ...).
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "ymail.com", "rocketmail.com", "msn.com", "aol.com", "aim.com",
-    "icloud.com", "me.com", "mac.com", "mail.com", "email.com", "zoho.com", "zohomail.com", "fastmail.com",
-    "tutanota.com", "tuta.io", "hey.com", "inbox.com",
-    "web.de", "t-online.de", "freenet.de", "posteo.de", "mail.de", "arcor.de", "online.de", "email.de",
-    "orange.fr", "free.fr", "laposte.net", "wanadoo.fr", "sfr.fr", "libero.it", "virgilio.it", "tiscali.it",
-    "btinternet.com", "sky.com", "bluewin.ch", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "mail.ru",
-    "bk.ru", "list.ru", "inbox.ru", "rambler.ru", "ukr.net", "naver.com", "daum.net", "hanmail.net",
-    "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com", "sina.cn", "sohu.com",
-    "aliyun.com", "139.com", "189.cn", "wo.cn", "tom.com", "21cn.com", "vip.qq.com", "vip.163.com",
-    "yahoo.co.jp", "rediffmail.com", "uol.com.br", "bol.com.br", "terra.com.br",
-})
-FREE_MAIL_PROVIDERS = frozenset({"gmail", "googlemail", "yahoo", "ymail", "outlook", "hotmail", "live",
-                                 "windowslive", "gmx", "aol", "icloud", "yandex", "proton", "protonmail",
-                                 "pm", "zoho"})
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -194,10 +177,6 @@ def email_domain(email: object) -> str | None:
         return None
     dom = email.rsplit("@", 1)[1].strip().lower().rstrip(".")
     return dom or None
-
-
-def is_free_mail(domain: str) -> bool:
-    return domain in FREE_MAIL_DOMAINS or domain.split(".", 1)[0] in FREE_MAIL_PROVIDERS
 
 
 def website_domain(url: object) -> str | None:

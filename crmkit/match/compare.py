@@ -12,10 +12,15 @@ The ladders (first level that applies wins):
 name     null, exact, swapped, nickname, typo, near, initials, first_only, first_edit, surname_only, romanised,
          else    (first_edit: same last name, first names within 2 edits: not a household conflict;
          romanised: a CJK name whose pinyin is the other's Latin name, 周刚 / Gang Zhou; needs pypinyin)
-email    null, exact, same_local_part, typo, else
-phone    null, exact, last_digits, one_digit, else      (phone and mobile pooled, any of 2×2)
+email    null, exact, same_local_part, typo, private_and_work, else
+                                                (private_and_work: one address at a free-mail provider, the
+                                                other elsewhere, as a person's private and work addresses)
+phone    null, exact, last_digits, one_digit, other_kind, else
+                                                (phone and mobile pooled, any of 2×2; other_kind: no column in
+                                                common, one gives only a landline and the other only a mobile)
 company  null, exact, fuzzy, else                       (on company_key)
 address  null, same_street, same_postcode, same_city, other_country, else
+                                                (cities and streets written in Chinese compared in pinyin)
 ======== ==================================================================================
 
 Any other column is compared through a declarative kind (``Comparison("date_of_birth", kind="date")``):
@@ -31,6 +36,7 @@ see :mod:`crmkit.match.generic`. Its normalised values are the prepared column `
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -41,19 +47,21 @@ from rapidfuzz.distance import DamerauLevenshtein, Indel, JaroWinkler, Levenshte
 from rapidfuzz.process import cpdist
 
 from crmkit.match import generic
-from crmkit.match._nicknames import NICKNAMES
+from crmkit.clean._free_mail import is_free_mail
+from crmkit.clean._nicknames import NICKNAMES
 
 LADDERS: dict[str, list[str]] = {
     "name": ["null", "exact", "swapped", "nickname", "typo", "near", "initials", "first_only", "first_edit",
              "surname_only", "romanised", "else"],
-    "email": ["null", "exact", "same_local_part", "typo", "else"],
-    "phone": ["null", "exact", "last_digits", "one_digit", "else"],
+    "email": ["null", "exact", "same_local_part", "typo", "private_and_work", "else"],
+    "phone": ["null", "exact", "last_digits", "one_digit", "other_kind", "else"],
     "company": ["null", "exact", "fuzzy", "else"],
     "address": ["null", "same_street", "same_postcode", "same_city", "other_country", "else"],
 }
 # not a comparison: per pair, whether the phone level comes from the `phone` columns alone (see scoring)
 SHARED_PHONE = "_phone_shared"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+\d{6,15}$")
 _NON_LETTER = re.compile(r"[^a-z ]+")
@@ -78,9 +86,35 @@ def _fold(text: str) -> str:
     return " ".join(_NON_LETTER.sub(" ", t).split())
 
 
+def _romanise(text: str) -> str:
+    """Chinese characters as tone-less pinyin, one word per run of characters: '人民路 12' -> ' renminlu  12'
+    (unchanged without pypinyin), so a place written in Chinese keeps its letters when folded and meets its
+    Latin spelling: '北京' / 'Beijing'."""
+    if not _CJK.search(text):
+        return text
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:         # optional here: the characters themselves are compared then
+        return text
+    return _CJK_RUN.sub(lambda m: " " + _pinyin_word(m.group(0), lazy_pinyin, Style.NORMAL) + " ", text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _pinyin_word(chars: str, lazy_pinyin, style) -> str:
+    """'人民路' -> 'renminlu' (a few street and city names repeat across many addresses: computed once each)."""
+    return "".join(lazy_pinyin(chars, style=style)).replace("v", "u")
+
+
+def _place(text) -> str | None:
+    """A city folded for comparison: 'Köln' -> 'koln', '北京' -> 'beijing' (was dropped as no letters)."""
+    t = _romanise(str(text))
+    return _fold(t) or ("".join(_CJK.findall(t)) or None)
+
+
 def _street(text) -> str | None:
-    """'Hauptstraße 5' / 'hauptstr. 5' -> 'hauptstr 5'; digits kept."""
-    t = unicodedata.normalize("NFKD", str(text).casefold())
+    """'Hauptstraße 5' / 'hauptstr. 5' -> 'hauptstr 5'; digits kept; Chinese in pinyin: '人民路 5' -> 'renminlu 5'
+    (not '5', which any street with that number matched)."""
+    t = unicodedata.normalize("NFKD", _romanise(str(text)).casefold())
     t = "".join(ch for ch in t if not unicodedata.combining(ch))
     t = re.sub(r"[^a-z0-9 ]+", " ", t.replace("ß", "ss"))
     t = re.sub(r"\b(strasse|str|street|st)\b", "str", t.replace("strasse", " strasse"))
@@ -226,7 +260,7 @@ def _prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None
     for name, func in (("company_key", lambda v: " ".join(str(v).casefold().split()) or None),
                        ("street", _street),
                        ("postcode", lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None),
-                       ("city", lambda v: _fold(v) or None),
+                       ("city", _place),
                        ("country", lambda v: str(v).strip().upper() or None)):
         out[name], coded[name] = _coded_on_unique(_col(df, name).reset_index(drop=True), func)
     if extra:
@@ -452,11 +486,12 @@ def _email_levels(p: dict, l, r, params) -> np.ndarray:
     typo = np.zeros(len(l), bool)
     typo[maybe] = _sim(em, el[maybe], er[maybe], DamerauLevenshtein.distance, 0.0,
                        score_cutoff=params.get("max_edits", 1)) <= params.get("max_edits", 1)
-    level = _select([_eq(el, er), _eq(ll, lr) & long_local, typo], len(l),
+    # different addresses: one private (free-mail) and one work address are what one person has as often as
+    # two people (anna.weber@gmail.com / anna.weber@acme.com: a name-made local part adds nothing to the
+    # name); two private or two work addresses are mostly two people's
+    free = p["email_free"]
+    level = _select([_eq(el, er), _eq(ll, lr) & long_local, typo, free[l] != free[r]], len(l),
                     default=len(LADDERS["email"]) - 1)
-    # anna.weber@gmail.com / anna.weber@acme.com: the same person's private and work address as often
-    # as two namesakes' addresses; it says nothing the name does not say already
-    level[_eq(ll, lr) & ~long_local & (level == len(LADDERS["email"]) - 1)] = 0
     level[(el < 0) | (er < 0)] = 0
     return level
 
@@ -491,10 +526,13 @@ def _phone_levels(p: dict, l, r, params) -> tuple[np.ndarray, np.ndarray, np.nda
             one[need] |= d
             if a is sides_l[0] and b is sides_r[0]:
                 land_one[need] = d
-    landline = _select([land_exact, land_tail, land_one], n, default=len(LADDERS["phone"]) - 1)
+    landline = _select([land_exact, land_tail, land_one, np.zeros(n, bool)], n, default=len(LADDERS["phone"]) - 1)
     any_l = (sides_l[0] >= 0) | (sides_l[1] >= 0)
     any_r = (sides_r[0] >= 0) | (sides_r[1] >= 0)
-    level = _select([exact, tail, one], n, default=len(LADDERS["phone"]) - 1)
+    # different numbers and no column in common: one gives only a landline, the other only a mobile (a
+    # person has both); numbers of the same kind that differ are mostly two people's
+    other_kind = ~(((sides_l[0] >= 0) & (sides_r[0] >= 0)) | ((sides_l[1] >= 0) & (sides_r[1] >= 0)))
+    level = _select([exact, tail, one, other_kind], n, default=len(LADDERS["phone"]) - 1)
     level[~(any_l & any_r)] = 0
     _ = k
     return level, exact_code, landline == level
@@ -594,6 +632,10 @@ class Prepared:
                                         for v in em.uniq], dtype=object))[0]
         c["email_digits"] = np.r_[digits, -1][em.codes]        # code of the email's digits ('' for none)
         c["local_personal"] = local_digit[loc.codes] | ~has_ln
+        # private (free-mail) or work address, judged once per distinct domain
+        dom_codes, dom_uniq = pd.factorize(np.array([v[v.rfind("@") + 1:] for v in em.uniq], dtype=object))
+        dom_free = np.array([is_free_mail(d) for d in dom_uniq], dtype=bool)
+        c["email_free"] = np.r_[dom_free[dom_codes], False][em.codes]
         c["phone"] = _Phones(prep["phone1"].to_numpy(), prep["phone2"].to_numpy(),
                              (params_phone or {}).get("last_digits", 7))
         for name in prep.columns:

@@ -1,5 +1,19 @@
 """One matching run: prepare → block → compare → train (unless replaying) → score → guard chains.
 
+Two rules on top of the pairwise Fellegi–Sunter decision (see :mod:`crmkit.match.cluster` for the guard):
+
+* a *cannot-link* (a pair so unlikely that a chain through other records must not join it) needs a field
+  that speaks against the pair, by more than ``settings.cannot_link_disagreement`` bits: a low match weight
+  that comes from the prior alone (a name-only order customer and a record without a name share no field)
+  or from a level that says next to nothing (a private and a work address) is no evidence of two people;
+* *name-only joins* (a merge pair whose fields other than the name do not speak for it) must hold for the
+  groups they join: inside each cluster the records tied by other evidence form groups, and a name-only
+  pair may join two groups only if the groups compared as wholes still merge (per field the best agreement
+  between them, else the strongest disagreement: a second private address, another company or city). When
+  name-only pairs tie groups together that contradict each other (Pat Brown at Bluebird Media joined by
+  name both to a Pat Brown with a yahoo.com and to one with an icloud.com address), none of those pairs is
+  trusted: they go to review, the person decides.
+
 >>> import pandas as pd
 >>> df = pd.DataFrame({"record_id": ["1", "2", "3"], "first_name": ["Bob", "Robert", "Anna"],
 ...                    "last_name": ["Miller", "Miller", "Weber"], "mobile": ["+15125550101"] * 2 + [None]})
@@ -9,6 +23,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -16,7 +32,7 @@ from crmkit.errors import CrmkitError
 from crmkit.match.blocking import _pairs_in_groups, block_pairs
 from crmkit.match.cluster import cannot_links, components, guard, other_evidence
 from crmkit.match.compare import Prepared, _prepare, compare_pairs
-from crmkit.match.scoring import pair_frame, score, train
+from crmkit.match.scoring import pair_frame, prior_weight, score, train
 from crmkit.match.settings import MatchSettings
 
 _GUARD_MAX_MEMBERS = 60     # components up to this size get all their inner pairs scored
@@ -50,8 +66,11 @@ def _scored(levels: dict, tf: dict, settings: MatchSettings) -> list[np.ndarray]
         w, total, prob = score({k: v[s:s + _SCORE_CHUNK] for k, v in levels.items()},
                                {k: v[s:s + _SCORE_CHUNK] for k, v in tf.items()}, settings)
         support, against = other_evidence(w)
-        # the household cut (weight_conflict) withholds evidence; it is not evidence against
-        cannot, soft = cannot_links(total - w["conflict"], against, prob >= settings.merge_threshold, settings)
+        # the household cut (weight_conflict) withholds evidence; it is not evidence against. A pair whose
+        # fields do not disagree (the prior makes its weight low) is never a hard cannot-link
+        disagree = against + np.minimum(w["name"], 0.0) < -settings.cannot_link_disagreement
+        cannot, soft = cannot_links(np.where(disagree, total - w["conflict"], np.inf), against,
+                                    prob >= settings.merge_threshold, settings)
         out.append((total, prob, cannot, soft, support <= 0))
     return [np.concatenate(x) for x in zip(*out)]
 
@@ -64,6 +83,102 @@ def _take(parts: list[dict], sel: np.ndarray) -> dict:
     cuts = np.searchsorted(sel, bounds)
     return {k: np.concatenate([p[k][sel[cuts[i]:cuts[i + 1]] - bounds[i]] for i, p in enumerate(parts)])
             for k in parts[0]}
+
+
+def _group_score(fw: np.ndarray, known: np.ndarray, rows: np.ndarray, name: float) -> float:
+    """Weight of two groups of records compared as wholes, given the name weight and the scored pairs between
+    them (``rows`` into the field weights ``fw`` and the non-null masks ``known``): per field the best
+    agreement of any pair, else the strongest disagreement (a field no pair has on both sides adds 0)."""
+    out = name
+    for j in range(fw.shape[1]):
+        vals = fw[rows[known[rows, j]], j]
+        if len(vals):
+            best = vals.max()
+            out += best if best > 0 else vals.min()
+    return out
+
+
+def _root(x: int, parent: dict) -> int:
+    while parent.get(x, x) != x:
+        x = parent[x]
+    return x
+
+
+def _check_name_only_joins(n: int, l: np.ndarray, r: np.ndarray, merge_idx: np.ndarray, keep: np.ndarray,
+                           weak: np.ndarray, parts: list, settings: MatchSettings) -> np.ndarray:
+    """``keep`` (over the merge pairs ``merge_idx``) without the name-only joins that do not hold for the groups
+    they join (see the module docstring). Only clusters of 3+ records with a kept name-only pair are looked at,
+    each through the pairs scored inside it (all of them, up to ``_GUARD_MAX_MEMBERS`` records)."""
+    ml, mr = l[merge_idx], r[merge_idx]
+    label = components(n, ml[keep], mr[keep])
+    sizes = np.bincount(label, minlength=n)
+    wk = np.flatnonzero(keep & weak)
+    wk = wk[sizes[label[ml[wk]]] >= 3]
+    if not len(wk):
+        return keep
+    comps = np.unique(label[ml[wk]])
+    hot = np.zeros(n, bool)
+    hot[comps] = True
+    sel = np.flatnonzero(hot[label[l]] & (label[l] == label[r]))       # the scored pairs inside those clusters
+    lev = _take([lv for lv, _ in parts], sel)
+    fw = score(lev, _take([t for _, t in parts], sel), settings)[0]
+    fields = [c.field for c in settings.comparisons if c.field != "name"]
+    W, known = np.zeros((len(sel), len(fields))), np.zeros((len(sel), len(fields)), bool)
+    for j, f in enumerate(fields):
+        W[:, j], known[:, j] = fw[f], lev[f] > 0
+    name_w = fw["name"]
+    row_of = dict(zip(sel.tolist(), range(len(sel))))
+    need = math.log2(settings.merge_threshold / (1 - settings.merge_threshold)) - prior_weight(settings)
+    keep = keep.copy()
+    # the kept merge pairs and the scored pairs of each of those clusters, as spans of sorted arrays
+    edges_in = np.flatnonzero(keep & hot[label[ml]])
+    edges_in = edges_in[np.argsort(label[ml[edges_in]], kind="stable")]
+    e_cl = label[ml[edges_in]]
+    pair_rows = np.argsort(label[l[sel]], kind="stable")
+    p_cl = label[l[sel]][pair_rows]
+    spans = zip(np.searchsorted(e_cl, comps).tolist(), np.searchsorted(e_cl, comps, side="right").tolist(),
+                np.searchsorted(p_cl, comps).tolist(), np.searchsorted(p_cl, comps, side="right").tolist())
+    for e_lo, e_hi, p_lo, p_hi in spans:
+        edges, rows = edges_in[e_lo:e_hi], pair_rows[p_lo:p_hi]
+        group: dict[int, int] = {}                # groups: the records tied by other evidence than the name
+        for e in edges[~weak[edges]].tolist():
+            a, b = _root(int(ml[e]), group), _root(int(mr[e]), group)
+            if a != b:
+                group[max(a, b)] = min(a, b)
+        ga = np.array([_root(x, group) for x in l[sel[rows]].tolist()])
+        gb = np.array([_root(y, group) for y in r[sel[rows]].tolist()])
+
+        def between(a: int, b: int) -> np.ndarray:
+            return rows[((ga == a) & (gb == b)) | ((ga == b) & (gb == a))]
+        joined: list[tuple[int, int, int]] = []
+        for e in edges[weak[edges]].tolist():
+            a, b = _root(int(ml[e]), group), _root(int(mr[e]), group)
+            if a == b:
+                continue
+            if _group_score(W, known, between(a, b), name_w[row_of[int(merge_idx[e])]]) < need:
+                keep[e] = False
+            else:
+                joined.append((e, a, b))
+        # the groups that the remaining name-only pairs tie together must not contradict one another
+        bundle: dict[int, int] = {}
+        for _, a, b in joined:
+            x, y = _root(a, bundle), _root(b, bundle)
+            if x != y:
+                bundle[max(x, y)] = min(x, y)
+        groups = sorted(set(ga.tolist()) | set(gb.tolist()))
+        torn = set()
+        for i, a in enumerate(groups):
+            for b in groups[i + 1:]:
+                tie = _root(a, bundle)
+                if tie in torn or tie != _root(b, bundle):
+                    continue
+                cross = between(a, b)
+                if len(cross) and _group_score(W, known, cross, name_w[cross].max()) < need:
+                    torn.add(tie)
+        for e, a, _ in joined:
+            if _root(a, bundle) in torn:
+                keep[e] = False
+    return keep
 
 
 def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = None) -> pd.DataFrame:
@@ -123,6 +238,7 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     merge_idx = np.flatnonzero(merge)
     keep = guard(n, l[merge_idx], r[merge_idx], total[merge_idx], l[cannot], r[cannot], trained.max_cluster_size,
                  soft[cannot], weak[merge_idx])
+    keep = _check_name_only_joins(n, l, r, merge_idx, keep, weak[merge_idx], parts, trained)
 
     demoted = np.zeros(len(l), bool)
     demoted[merge_idx[~keep]] = True

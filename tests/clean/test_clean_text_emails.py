@@ -83,3 +83,10 @@ def test_plain_address_fast_path_matches_full_cleaning():
     for v in values:
         assert _clean_email_fast(v) == _clean_email_value(v), v
     assert sum(isinstance(v, str) and _PLAIN_RE.fullmatch(v) is not None for v in values) > 1_000
+    # the column cleaner (plain addresses found in one pass) gives the same, value by value
+    column = pd.Series(values + values[::-1], dtype=object)
+    result = clean_emails(column)
+    expected = [_clean_email_value(v) for v in column]
+    assert list(zip(result.values["email"], result.values["email_others"], result.problems)) == expected
+    mixed = clean_emails(pd.Series(["a@b.com", 5, None, "A@B.COM"], dtype=object))
+    assert mixed.values["email"].tolist() == ["a@b.com", "5", None, "a@b.com"]

@@ -9,7 +9,8 @@ import pytest
 
 from crmkit.errors import CrmkitError
 from crmkit.export import TARGETS, export
-from crmkit.export._common import company_id, derive_companies, is_free_mail, load_tables, pseudonym
+from crmkit.clean._free_mail import is_free_mail
+from crmkit.export._common import company_id, derive_companies, load_tables, pseudonym
 
 
 def read(path: Path) -> list[dict[str, str]]:
