@@ -10,7 +10,7 @@ emails with display names and case noise, phones in national, international,
 float-stored and extension forms, country names in several languages, and
 dates in ISO, d.m.Y and m/d/Y.
 
-``--corpus N`` cleans the cached migrate corpus instead (benchmarks/_data/contacts_N_7.csv, made by
+``--corpus N`` cleans the cached migrate corpus instead (benchmarks/_data/contacts_N_7_v2.csv, made by
 ``bench_migrate.py``), read and mapped as ``crmkit migrate`` does, and prints the CPU seconds of
 each field's cleaner (one process, the best of ``--repeat`` runs) and then the whole ``clean()``: wall
 seconds and the CPU seconds of this process and of the forked child that cleans the phones. CPU
@@ -141,9 +141,12 @@ def _corpus_frame(rows: int) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     from crmkit.mapping import apply_mapping, map_sheets
     from crmkit.read import read_paths
 
-    path = Path(__file__).resolve().parent / "_data" / f"contacts_{rows}_7.csv"
-    if not path.exists():
-        raise SystemExit(f"{path} is missing: run  python benchmarks/bench_migrate.py --rows {rows}  once")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_migrate import corpus_csv
+
+    path, _ = corpus_csv(rows, 7)  # generated and cached on first use
     start = time.perf_counter()
     sheets, _ = read_paths([path])
     sheet = map_sheets(sheets, None).sheets[0]

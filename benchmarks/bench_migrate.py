@@ -2,8 +2,9 @@
 
 Measures what a user waits for (read, map, clean, match, merge, write) in a separate process: a table
 of per-stage seconds (from the migrate progress callback, plus the time the process needs to exit after
-``migrate`` returned), the peak memory, and the pairwise precision/recall/F1 of the resulting contacts
-against the corpus truth. The generated CSV is cached in ``benchmarks/_data/`` (git-ignored).
+``migrate`` returned), the peak memory overall and per stage (the child's resident memory sampled every
+50 ms, alone and together with the helper processes it forks, shared pages counted once), and the pairwise precision/recall/F1 of the
+resulting contacts against the corpus truth. The generated CSV is cached in ``benchmarks/_data/`` (git-ignored).
 
     python benchmarks/bench_migrate.py                 # 100k rows into SQLite
     python benchmarks/bench_migrate.py --rows 1000000 --no-dedupe
@@ -14,10 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,8 +32,8 @@ sys.path.insert(0, str(HERE))
 from make_corpus import make_corpus  # noqa: E402
 
 DATA = HERE / "_data"
-HEADERS = {"first_name": "First Name", "last_name": "Last Name", "email": "Email", "phone": "Phone",
-           "mobile": "Mobile", "company": "Company", "street": "Street", "postcode": "Zip", "city": "City",
+HEADERS = {"first_name": "First Name", "last_name": "Last Name", "full_name": "Full Name", "email": "Email",
+           "phone": "Phone", "mobile": "Mobile", "company": "Company", "street": "Street", "postcode": "Zip", "city": "City",
            "country": "Country", "created_at": "Created"}
 
 # Runs in the child process: crmkit.migrate with a progress callback that time-stamps every step.
@@ -41,6 +44,7 @@ from crmkit.migrate import migrate
 events = [("import crmkit", 0.0)]
 def progress(step, frac):
     events.append((step, time.perf_counter() - t0))
+    print("EVENT " + json.dumps(step), flush=True)  # the parent attributes memory samples to this stage
 r = migrate([sys.argv[1]], sys.argv[2], dedupe=sys.argv[3] == "1", progress=progress)
 events.append(("returned", time.perf_counter() - t0))
 print(json.dumps({"events": events, "summary": r.summary}))
@@ -65,7 +69,7 @@ def pairwise(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
 def corpus_csv(rows: int, seed: int) -> tuple[Path, np.ndarray]:
     """The corpus as a CSV (cached in benchmarks/_data/) and its true person ids in row order."""
     DATA.mkdir(exist_ok=True)
-    csv, truth = DATA / f"contacts_{rows}_{seed}.csv", DATA / f"contacts_{rows}_{seed}.truth.npy"
+    csv, truth = DATA / f"contacts_{rows}_{seed}_v2.csv", DATA / f"contacts_{rows}_{seed}_v2.truth.npy"
     if not (csv.exists() and truth.exists()):
         t = time.perf_counter()
         corpus = make_corpus(rows, seed=seed)
@@ -77,7 +81,8 @@ def corpus_csv(rows: int, seed: int) -> tuple[Path, np.ndarray]:
 
 
 def _stage(step: str) -> str:
-    for prefix, name in (("import", "import"), ("reading", "read"), ("mapping", "map"), ("cleaning", "clean"),
+    for prefix, name in (("import", "import"), ("reading", "read"), ("mapping", "map"),
+                         ("preparing", "prepare (ids, JSON)"), ("comparing", "compare with store"), ("cleaning", "clean"),
                          ("linking", "link (match+merge)"), ("writing", "write"), ("done", "finish"),
                          ("returned", "returned")):
         if step.startswith(prefix):
@@ -95,6 +100,67 @@ def stage_table(events: list[tuple[str, float]], wall: float) -> list[tuple[str,
     return list(stages.items())
 
 
+def _memory_gb(pid: int, field: str = "Rss") -> float:
+    """Resident (``Rss``) or proportional (``Pss``: shared pages split between the processes mapping
+    them) memory of one process in GB, 0 when it is gone."""
+    # status is cheap to read; smaps_rollup walks the page tables, so it is read only while helpers run
+    source, key = (f"/proc/{pid}/status", "VmRSS:") if field == "Rss" else (f"/proc/{pid}/smaps_rollup", "Pss:")
+    try:
+        with open(source) as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                kids = [int(k) for k in fh.read().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+def run_sampled(cmd: list[str]) -> tuple[int, str, str, dict[str, tuple[float, float]]]:
+    """Run the child, sampling its memory every 50 ms; returns (returncode, stdout, stderr, peaks) where
+    peaks maps each stage to (the child's own peak resident GB, peak GB of the child and its helper
+    processes together, pages they share after a fork counted once: the sum of their Pss)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stage = ["import"]
+    lines: list[str] = []
+    err: list[str] = []
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("EVENT "):
+                stage[0] = _stage(json.loads(line[len("EVENT "):]))
+
+    readers = [threading.Thread(target=pump, daemon=True),
+               threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)]
+    for r in readers:
+        r.start()
+    peaks: dict[str, tuple[float, float]] = {}
+    while proc.poll() is None:
+        own = _memory_gb(proc.pid)
+        kids = _descendants(proc.pid)
+        total = own if not kids else _memory_gb(proc.pid, "Pss") + sum(_memory_gb(k, "Pss") for k in kids)
+        a, b = peaks.get(stage[0], (0.0, 0.0))
+        peaks[stage[0]] = (max(a, own), max(b, total))
+        time.sleep(0.05)
+    for r in readers:
+        r.join()
+    return proc.returncode, "".join(lines), "".join(err), peaks
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
@@ -106,22 +172,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
     out = a.url or str(work / "crm.sqlite")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(csv), out, "0" if a.no_dedupe else "1"],
-                          capture_output=True, text=True)
+    code, stdout, stderr, peaks = run_sampled([sys.executable, "-c", _CHILD, str(csv), out,
+                                               "0" if a.no_dedupe else "1"])
     seconds = time.perf_counter() - t
-    if proc.returncode:
-        print(proc.stdout, proc.stderr)
-        sys.exit(proc.returncode)
+    if code:
+        print(stdout, stderr)
+        sys.exit(code)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_gb, cpu = usage.ru_maxrss / 1024 / 1024, usage.ru_utime + usage.ru_stime
-    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    child = json.loads(stdout.strip().splitlines()[-1])
     summary = child["summary"]
     rows = len(truth_ids)
     print(f"migrate {rows:,} rows{' (no dedupe)' if a.no_dedupe else ''}: {seconds:.1f} s wall "
           f"({rows / seconds:,.0f} rows/s), {cpu:.1f} s CPU, peak memory {peak_gb:.2f} GB")
-    print(f"  {'stage':<22} {'seconds':>8}")
+    print(f"  {'stage':<22} {'seconds':>8} {'peak GB':>8} {'+helpers':>8}  (the process alone; with helpers it forks)")
     for name, sec in stage_table([tuple(e) for e in child["events"]], seconds):
-        print(f"  {name:<22} {sec:8.1f}")
+        own, total = peaks.get(name, (float("nan"), float("nan")))
+        print(f"  {name:<22} {sec:8.1f} {own:8.2f} {total:8.2f}")
     print(f"  contacts {summary['contacts']:,}, pairs scored {summary.get('pairs_scored', 0):,}, "
           f"auto-merged {summary.get('pairs_merged', 0):,}, review {summary.get('pairs_review', 0):,}, "
           f"issues {summary['issues']:,}")
@@ -135,6 +202,7 @@ def main() -> None:
     truth = truth_ids[recs["source_row"].astype(int).to_numpy() - 2]
     p, r, f = pairwise(truth, recs["contact_id"].to_numpy())
     print(f"  pairwise precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}")
+    shutil.rmtree(work, ignore_errors=True)  # a 1M-row store is 2 GB
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT / "tests" / "trust"))
 
 
 def _stage(step: str) -> str:
-    for prefix, name in (("reading", "read"), ("mapping", "map"), ("cleaning", "clean"), ("linking", "link+match"),
+    for prefix, name in (("reading", "read"), ("mapping", "map"), ("preparing", "prepare"),
+                         ("comparing", "compare"), ("cleaning", "clean"), ("linking", "link+match"),
                          ("writing", "write"), ("done", "done")):
         if step.startswith(prefix):
             return name

@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -354,6 +355,70 @@ class Store:
             result.close()
         return pd.DataFrame(rows, columns=cols)
 
+    def import_state(self, issue_keys: pd.DataFrame | None = None) -> "ImportState":
+        """What a migration needs to tell that its files bring nothing new, from one snapshot.
+
+        The source record id of every stored row, a few counts (:class:`ImportState`), the last
+        import batch, and the stored issues at ``issue_keys`` (rows of source_file, source_sheet,
+        source_row): one column and some aggregates instead of whole tables. The change counter is
+        remembered as by any read, so a write based on this state is refused if the store changed.
+
+        >>> # state = store.import_state(); len(state.source_record_ids)
+        """
+        self._check_readable(["source_rows", "issues", "batches"])
+        with self._reading() as conn:
+            counter = _counter(conn)
+            sr, cr, mp, rq, batches = (_t(n) for n in ("source_rows", "contact_records", "match_pairs",
+                                                          "review_queue", "batches"))
+            q = sa.select(sr.c.source_record_id)
+            ids = _read_postgres_copy(conn, q, ["source_record_id"]) if conn.dialect.name == "postgresql" else None
+            if ids is None:
+                result = conn.execute(q)
+                try:
+                    ids = pd.DataFrame(result.cursor.fetchall(), columns=["source_record_id"])
+                finally:
+                    result.close()
+
+            def count(table: sa.Table, *where) -> int:
+                return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0)
+
+            groups = sa.select(cr.c.contact_id).where(cr.c.contact_id.is_not(None)).group_by(cr.c.contact_id) \
+                .having(sa.func.count() > 1).subquery()
+            counts = {name: count(_t(name)) for name in ("contacts", "contact_records", "deals", "orders")}
+            counts.update(
+                pairs=count(mp, sa.or_(mp.c.decision.is_(None), mp.c.decision != "link")),
+                pairs_merged=count(mp, mp.c.decision == "merge"),
+                links=count(mp, mp.c.decision == "link"),
+                review_open=count(rq, rq.c.status == "open"),
+                clusters_merged=count(groups))
+            last = conn.execute(sa.select(batches).order_by(batches.c.batch_id.desc()).limit(1)).mappings().first()
+            issues = self._issues_at(conn, issue_keys)
+        self._seen(counter)
+        return ImportState(counter=counter, source_record_ids=ids["source_record_id"], counts=counts,
+                           last_batch=dict(last) if last is not None else None, issues=issues)
+
+    @staticmethod
+    def _issues_at(conn: sa.Connection, keys: pd.DataFrame | None) -> pd.DataFrame:
+        """Stored issues at the given (source_file, source_sheet, source_row) keys (NULL matching NULL)."""
+        t = _t("issues")
+        cols = ["source_file", "source_sheet", "source_row", "column", "value", "problem"]
+        if keys is None or not len(keys):
+            return pd.DataFrame(columns=cols)
+        keys = keys[["source_file", "source_sheet", "source_row"]].drop_duplicates()
+        conditions = []
+        for f, s, r in keys.itertuples(index=False):
+            parts = []
+            for col, v in ((t.c.source_file, f), (t.c.source_sheet, s), (t.c.source_row, r)):
+                if pd.isna(v):
+                    parts.append(col.is_(None))
+                else:
+                    parts.append(col == (int(v) if col.name == "source_row" else str(v)))
+            conditions.append(sa.and_(*parts))
+        rows = []
+        for i in range(0, len(conditions), 200):
+            rows += conn.execute(sa.select(*[t.c[c] for c in cols]).where(sa.or_(*conditions[i:i + 200]))).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
     def change_counter(self) -> int:
         """Increases with every write: the app keys its caches on it."""
         if not self.exists():
@@ -391,7 +456,12 @@ class Store:
                 self._seen(None)
                 raise _conflict(self.target)
             self._prints().clear()
-            self._write_new_sqlite(replace, append, progress)
+            try:
+                self._write_new_sqlite(replace, append, progress)
+            except Exception as exc:
+                if not _is_database_error(exc):
+                    raise
+                raise _store_error(exc, self.target) from None
             self._seen(1)
             return
         try:
@@ -419,87 +489,92 @@ class Store:
         remove_stale_temp_files(final)
         tmp = final.with_name(f".{final.name}{_TEMP_MARK}{os.getpid()}")
         tmp.unlink(missing_ok=True)
-        engine = _make_engine(f"sqlite:///{tmp}")
-
-        @sa.event.listens_for(engine, "connect")
-        def _bulk_load(dbapi_conn, _record):  # pragma: no cover - trivial
-            # nobody else sees the temporary file and a failed write deletes it, so no rollback
-            # journal is needed; durability comes from the fsync below, before the rename
-            dbapi_conn.execute("PRAGMA journal_mode=OFF")
-            dbapi_conn.execute("PRAGMA synchronous=OFF")
-            dbapi_conn.execute("PRAGMA temp_store=MEMORY")
-
-        # a new file holds nothing yet: the big tables are shared out, through a queue, between this
-        # process (loading straight into the file) and forked helpers (see _HelperLoad)
+        # every table is bulk loaded into the new file (see _BulkFile), the big ones shared out, through a
+        # queue, between this process (loading straight into the file) and forked helpers (_HelperLoad);
+        # the rest (meta, a table both replaced and appended to) then goes through the ordinary write
         both = set(replace) & set(append)
-        mine_replace, mine_append = dict(replace), dict(append)
-        candidates = {name: df for name, df in [*replace.items(), *append.items()] if name not in both}
-        workers, shared = _parallel_plan(candidates)
+        bulk = {name: df for name, df in [*replace.items(), *append.items()] if name not in both and name != "meta"}
+        rest_replace = {name: df for name, df in replace.items() if name not in bulk}
+        rest_append = {name: df for name, df in append.items() if name not in bulk}
+        workers, shared, here = _parallel_plan(bulk)
         helpers: list[_HelperLoad] = []
         queue = None
         loaded_here: list[str] = []
+        engine = None
         try:
             if workers:
                 queue, feed = os.pipe()
                 os.write(feed, bytes(range(len(shared))))
                 os.close(feed)
-                loaded_here.append(shared[os.read(queue, 1)[0]])  # the biggest table stays here
+                if not here:  # the biggest table stays here: a share of the work that needs no copying
+                    loaded_here.append(shared[os.read(queue, 1)[0]])
                 gc.freeze()  # the helpers' garbage collector then never touches (copies) our objects
                 try:
                     for _ in range(workers):
-                        helpers.append(_HelperLoad(final, candidates, shared, queue))
+                        helpers.append(_HelperLoad(final, bulk, shared, queue))
                 finally:
                     gc.unfreeze()
-                for name in shared:
-                    mine_replace.pop(name, None)
-                    mine_append.pop(name, None)
-            with engine.begin() as conn:
-                # tables first, their indexes after the bulk load: building an index from sorted
-                # data is many times faster than updating it row by row
+            con = _BulkFile(tmp)
+            try:
+                con.execute("BEGIN")
                 for table in METADATA.sorted_tables:
-                    conn.execute(sa.schema.CreateTable(table))
-                self._write(conn, mine_replace, mine_append, progress, None)
+                    con.create_table(table.name)
+                for name in [*here, *(t.name for t in METADATA.sorted_tables if t.name not in here)]:
+                    if name not in shared:  # the big tables kept here, the small ones, then the queue's
+                        _insert(con, name, bulk.get(name))
+                        con.create_indexes(name)  # after the load: built from sorted keys
+                        if progress and name in bulk:
+                            progress(name)
+                if queue is not None and not loaded_here:
+                    item = os.read(queue, 1)
+                    if item:
+                        loaded_here.append(shared[item[0]])
+                name = loaded_here[0] if loaded_here else None
+                while name:  # one table at a time, the next from the queue when this one is done
+                    _insert(con, name, bulk[name])
+                    con.create_indexes(name)
+                    if progress:
+                        progress(name)
+                    item = os.read(queue, 1)
+                    name = shared[item[0]] if item else None
+                    if name:
+                        loaded_here.append(name)
                 if queue is not None:
-                    name = loaded_here[0]
-                    while name:  # one table at a time, the next from the queue when this one is done
-                        _insert(conn, name, _orient_pairs(name, candidates[name]))
-                        item = os.read(queue, 1)
-                        name = shared[item[0]] if item else None
-                        if name:
-                            loaded_here.append(name)
                     os.close(queue)
                     queue = None
-                # the helpers' tables get their indexes now, empty: the copy below fills them from
-                # the helpers' own indexes
-                for table in METADATA.sorted_tables:
-                    for index in sorted(table.indexes, key=lambda ix: ix.name):
-                        index.create(conn)
-            copied: list[str] = []
-            while helpers:
-                helper = helpers[0]
-                if helper.wait():
-                    raw = engine.raw_connection()
-                    try:
-                        dbapi = raw.driver_connection
-                        dbapi.commit()
-                        dbapi.isolation_level = None  # explicit BEGIN/COMMIT around the copy
-                        try:
-                            copied += helper.copy_into(dbapi)
-                        finally:
-                            dbapi.isolation_level = ""
-                    finally:
-                        raw.close()
-                else:  # the helper failed (it printed why): its tables are loaded here below
-                    helper.stop()
-                helpers.pop(0)
-            missing = [name for name in shared if name not in copied and name not in loaded_here]
-            if missing:
-                with engine.begin() as conn:
-                    for name in missing:
-                        _insert(conn, name, _orient_pairs(name, candidates[name]))
-            if progress:
-                for name in shared:
-                    progress(name)
+                con.execute("COMMIT")  # (no journal: only a batch of work) before ATTACH, which needs none open
+                copied: list[str] = []
+                while helpers:
+                    helper = helpers[0]
+                    if helper.wait():
+                        copied += con.copy_from(helper.path)
+                        helper.path.unlink(missing_ok=True)
+                    else:  # the helper failed (it printed why): its tables are loaded here below
+                        helper.stop()
+                    helpers.pop(0)
+                left = [name for name in shared if name not in copied and name not in loaded_here]
+                if left:
+                    con.execute("BEGIN")
+                    for name in left:
+                        _insert(con, name, bulk[name])
+                        con.create_indexes(name)
+                    con.execute("COMMIT")
+                if progress:
+                    for name in shared:
+                        if name not in loaded_here:
+                            progress(name)
+            finally:
+                con.close()
+            # the schema version, the change counter and anything left, as every write does it
+            engine = _make_engine(f"sqlite:///{tmp}")
+
+            @sa.event.listens_for(engine, "connect")
+            def _private(dbapi_conn, _record):  # pragma: no cover - trivial
+                dbapi_conn.execute("PRAGMA journal_mode=OFF")  # still a file nobody else sees
+                dbapi_conn.execute("PRAGMA synchronous=OFF")  # durable by the fsync below
+
+            with engine.begin() as conn:
+                self._write(conn, rest_replace, rest_append, progress, None)
             engine.dispose()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -509,7 +584,8 @@ class Store:
                 os.close(queue)
             for helper in helpers:
                 helper.stop()
-            engine.dispose()
+            if engine is not None:
+                engine.dispose()
             tmp.unlink(missing_ok=True)
             raise
         self.close()
@@ -550,6 +626,22 @@ class Store:
         """Insert dict rows into a table inside an open transaction."""
         if rows:
             conn.execute(_t(table).insert(), rows)
+
+
+@dataclass
+class ImportState:
+    """A store's state as far as a re-import needs it (see :meth:`Store.import_state`).
+
+    ``counts``: rows of contacts, contact_records, deals and orders; match pairs scored (``pairs``),
+    auto-merged (``pairs_merged``) and deal/order links (``links``); open review pairs
+    (``review_open``); contacts built from more than one record (``clusters_merged``).
+    """
+
+    counter: int
+    source_record_ids: pd.Series
+    counts: dict[str, int]
+    last_batch: dict | None
+    issues: pd.DataFrame
 
 
 def touch(conn: sa.Connection) -> None:
@@ -603,10 +695,11 @@ def _display(target: str) -> str:
 
 
 def _is_database_error(exc: BaseException) -> bool:
-    """SQLAlchemy's wrapped driver errors, and raw driver errors from bulk paths (sqlite3, psycopg)."""
+    """SQLAlchemy's wrapped driver errors, and raw driver errors from bulk paths (sqlite3, psycopg, ADBC)."""
     import sqlite3
 
-    return isinstance(exc, (sa.exc.DBAPIError, sqlite3.Error)) or type(exc).__module__.startswith("psycopg")
+    return isinstance(exc, (sa.exc.DBAPIError, sqlite3.Error)) or \
+        type(exc).__module__.startswith(("psycopg", "adbc_driver_manager"))
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -625,6 +718,10 @@ def _store_error(exc: BaseException, target: str) -> StoreError:
     low = text.lower()
     where = _display(target)
     kind = _error_kind(exc) or _error_kind(orig)
+    if not kind and type(orig).__module__.startswith("adbc_driver_manager"):
+        # ADBC reports most SQLite failures as internal errors: tell them apart by SQLite's message
+        kind = "integrity" if "constraint failed" in low else \
+            "operational" if any(w in low for w in ("disk", "full", "locked", "busy", "unable to open")) else ""
     if "nul" in low and ("0x00" in low or "character" in low):
         return StoreError(f"a value contains a NUL character (0x00), which the database cannot store: {text}",
                           file=where, hint="remove NUL characters from the input file (nothing was written)")
@@ -892,7 +989,11 @@ def _fingerprint(df: pd.DataFrame, name: str, sqlite: bool) -> str:
     return digest.hexdigest()
 
 
-def _insert(conn: sa.Connection, name: str, df: pd.DataFrame) -> None:
+def _insert(conn: "sa.Connection | _BulkFile", name: str, df: pd.DataFrame) -> None:
+    """Insert a frame's rows into a table: inside an open transaction, or into a new file being loaded."""
+    if isinstance(conn, _BulkFile):
+        conn.load(name, df)
+        return
     if df is None or df.empty:
         return
     cols = [c for c in TABLE_COLUMNS[name] if c in df.columns]
@@ -927,6 +1028,157 @@ def _insert_sqlite(dbapi_conn, name: str, df: pd.DataFrame) -> None:
         cur.close()
 
 
+# -- bulk load of a brand-new SQLite file -----------------------------------------------------------
+# A new store is written under a temporary name nobody else opens, so it is loaded as fast as SQLite
+# allows: no rollback journal (a failed write deletes the file), no syncs until the one fsync before
+# the rename, an exclusive lock, a large page cache, and every index built after its table is full
+# (from sorted keys, several times faster than updating it row by row).
+_BULK_PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", "threads=2")
+# a 200 MB page cache, index sorts in memory; a forked helper (see _HelperLoad) gets a 64 MB cache and sorts
+# through temporary files: the memory it allocates is its own (the copy of a page it shares with this
+# process), while this process mostly reuses memory it has already freed
+_BULK_MEMORY = {False: ("temp_store=MEMORY", "cache_size=-200000"), True: ("cache_size=-65536",)}
+_ARROW_CHUNK = 65_536  # rows per Arrow batch: bounded memory whatever the table's length
+
+
+class _BulkFile:
+    """One private SQLite file being loaded, through ADBC (adbc-driver-sqlite) when installed.
+
+    ADBC binds values straight from Arrow buffers in C; the sqlite3 module needs a Python object per
+    value, which costs more than SQLite's own work (3-4x the CPU on crmkit's tables). Without ADBC (or
+    pyarrow) the rows go through sqlite3's executemany. Either way the file holds the same values
+    with the same storage classes. ADBC links its own copy of SQLite: a file is never open in both at
+    once (POSIX locks of one copy do not see the other's), which is why this is used only for files
+    that no other connection opens until this one is closed.
+    """
+
+    def __init__(self, path: Path, *, helper: bool = False):
+        self.path = path
+        self._adbc = _adbc_sqlite()
+        if self._adbc is not None:
+            self._conn = self._adbc.connect(str(path), autocommit=True)
+            self._cur = self._conn.cursor()
+        else:
+            import sqlite3
+
+            self._conn = sqlite3.connect(str(path), isolation_level=None)
+            self._cur = self._conn.cursor()
+        for pragma in (*_BULK_PRAGMAS, *_BULK_MEMORY[helper]):
+            self.execute(f"PRAGMA {pragma}")
+
+    def execute(self, sql: str) -> None:
+        self._cur.execute(sql)
+        if self._adbc is not None and self._cur.description is not None:
+            self._cur.fetchall()  # PRAGMAs answer with a row; drain it so the statement finishes
+
+    def create_table(self, name: str) -> None:
+        self.execute(_ddl(name)[0])
+
+    def create_indexes(self, name: str) -> None:
+        for statement in _ddl(name)[1:]:
+            self.execute(statement)
+
+    def load(self, name: str, df: pd.DataFrame | None) -> None:
+        """Append a frame's rows to a table (pairs oriented, columns converted as everywhere else)."""
+        df = _orient_pairs(name, df)
+        if df is None or df.empty:
+            return
+        cols = [c for c in TABLE_COLUMNS[name] if c in df.columns]
+        cols = [c for c in cols if not df[c].isna().all()] or cols[:1]
+        if self._adbc is None:
+            _insert_sqlite(self._conn, name, df)
+            return
+        self._cur.adbc_ingest(name, _arrow_reader(df, cols), mode="append")
+
+    def copy_from(self, part: Path) -> list[str]:
+        """Copy every table of another file into its empty twin here, returning their names: SQLite's
+        transfer optimisation moves rows and index entries without decoding them."""
+        self.execute(f"ATTACH DATABASE {_sql_text(str(part))} AS part")
+        try:
+            self._cur.execute("SELECT name FROM part.sqlite_master WHERE type = 'table' ORDER BY rowid")
+            names = [r[0] for r in self._cur.fetchall()]
+            self.execute("BEGIN")
+            for name in names:
+                self.create_indexes(name)  # empty: the copy fills them from the part file's own indexes
+                self.execute(f"INSERT INTO main.{_quote(name)} SELECT * FROM part.{_quote(name)}")
+            self.execute("COMMIT")
+        finally:
+            self.execute("DETACH DATABASE part")
+        return names
+
+    def close(self) -> None:
+        try:
+            self._cur.close()
+        finally:
+            self._conn.close()
+
+
+def _adbc_sqlite():
+    """adbc_driver_sqlite.dbapi, or None when it (or pyarrow) is missing or disabled (CRMKIT_ADBC=0)."""
+    if os.environ.get("CRMKIT_ADBC") == "0":
+        return None
+    try:
+        import adbc_driver_sqlite.dbapi as dbapi
+        import pyarrow  # noqa: F401 - the DBAPI layer of ADBC needs it
+    except ImportError:
+        return None
+    return dbapi
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _arrow_reader(df: pd.DataFrame, cols: list[str]):
+    """The frame's columns as a stream of Arrow record batches of ``_ARROW_CHUNK`` rows.
+
+    Values are exactly what :func:`_column_values` gives the sqlite3 module: INTEGER columns as
+    int64 (non-numbers and non-finite numbers NULL, fractions truncated), REAL as float64 (NaN NULL),
+    TEXT as strings (non-strings as ``str(value)``), missing values NULL. Text already held by
+    pyarrow (pandas' string dtype) and categories are converted without a Python object per value.
+    """
+    import pyarrow as pa
+
+    fields = [pa.field(c, pa.int64() if c in _INTEGER else pa.float64() if c in _REAL else pa.large_string())
+              for c in cols]
+    schema = pa.schema(fields)
+
+    def batches():
+        for start in range(0, len(df), _ARROW_CHUNK):
+            part = df.iloc[start:start + _ARROW_CHUNK]
+            # text held by pyarrow may come in chunks (a ChunkedArray): a table takes both kinds
+            yield from pa.table([_arrow_column(part[f.name], f.type) for f in fields], schema=schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _arrow_column(s: pd.Series, typ):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        arr = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        if pa.types.is_integer(typ):
+            missing = ~np.isfinite(arr)
+            return pa.array(np.where(missing, 0, arr).astype(np.int64), mask=missing, type=typ)
+        return pa.array(arr, mask=np.isnan(arr), type=typ)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # each category once, then a take by code
+        cats = pa.array(_column_values(pd.Series(s.cat.categories), None), type=typ)
+        codes = s.cat.codes.to_numpy()
+        return pc.take(cats, pa.array(codes, mask=codes < 0))
+    if isinstance(s.dtype, pd.StringDtype):
+        arr = pa.array(s.array)  # pyarrow storage: the same buffers; python storage: one C loop
+        return arr if arr.type == typ else arr.cast(typ)
+    if s.dtype == object:
+        vals = s.to_numpy()
+        if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):  # str and missing only
+            try:
+                return pa.array(vals, type=typ, from_pandas=True)  # None/NaN -> NULL, in one C loop
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # a missing value pyarrow does not know as one
+                pass
+    return pa.array(_column_values(s, None), type=typ)
+
+
 # Tables at least this long are loaded by forked helper processes, each into a file of its own with the
 # table's indexes, while this process loads the others; then each is copied over with
 # ``INSERT INTO t SELECT * FROM part.t``, which SQLite runs as a page-level transfer of rows and index
@@ -934,22 +1186,53 @@ def _insert_sqlite(dbapi_conn, name: str, df: pd.DataFrame) -> None:
 _PARALLEL_MIN_ROWS = 50_000
 
 
-def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str]]:
-    """(number of helper processes, the big tables shared out, most work first); (0, []) to load all here.
+def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str], list[str]]:
+    """(number of helper processes, the big tables shared out through the queue, most work first, the big
+    tables loaded here); (0, [], []) to load all here.
 
-    This process takes tables from the same queue as its helpers (the biggest first), so it keeps
-    a share of the work that needs no copying.
+    This process takes tables from the same queue as its helpers, so it keeps a share of the work that
+    needs no copying. Tables with columns of Python objects (text that pandas holds as ``object``) stay
+    here: a forked helper shares this process's memory until either writes to it, and reading a Python
+    object writes its reference count, so a helper converting such a column would copy every page of it.
     """
     workers = min(os.cpu_count() or 1, 2)
-    import threading
-
     if (not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0"
-            or threading.active_count() > 1):  # forking a threaded process (the app) could deadlock the child
-        return 0, []
+            or threading.active_count() > 1  # forking a threaded process (the app) could deadlock the child
+            or _memory_available() < _HELPER_MEMORY):  # a helper needs memory of its own (~1 GB at 1M rows)
+        return 0, [], []
     big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
-    big.sort(key=lambda n: len(tables[n]) * (len(tables[n].columns) + 2 * len(_t(n).indexes)), reverse=True)
-    helpers = min(workers - 1, len(big) - 1)
-    return (helpers, big) if helpers > 0 else (0, [])
+    big.sort(key=lambda n: _load_cost(n, tables[n]), reverse=True)
+    here = [n for n in big if any(tables[n][c].dtype == object and tables[n][c].notna().any()
+                                  for c in tables[n].columns)]
+    shared = [n for n in big if n not in here]
+    helpers = min(workers - 1, len(shared) - (0 if here else 1))
+    return (helpers, shared, here) if helpers > 0 else (0, [], [])
+
+
+_HELPER_MEMORY = 2 << 30  # bytes the machine must have free for a helper process to be forked
+
+
+def _memory_available() -> int:
+    """Bytes of memory the system can still give (MemAvailable), or a large number when unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 62
+
+
+def _load_cost(name: str, df: pd.DataFrame) -> int:
+    """A rough measure of the work of loading a table, for sharing tables out (largest first).
+
+    Per row: one unit per column, ten per index (a sort when it is built), and 25 for a text primary
+    key, whose index is updated at a random place for every row (ids are hashes).
+    """
+    table = _t(name)
+    text_key = any(isinstance(c.type, sa.Text) for c in table.primary_key.columns)
+    return len(df) * (len(df.columns) + 10 * len(table.indexes) + (25 if text_key else 0))
 
 
 def _ddl(name: str) -> list[str]:
@@ -966,23 +1249,17 @@ def _load_part(path: Path, tables: Mapping[str, pd.DataFrame], names: list[str],
     """A helper's work: take table numbers from the ``queue`` pipe (one byte each) until it is empty and
     write those tables, with their indexes, into a new SQLite file. Helpers share one queue, so each
     takes the next table as soon as it is free."""
-    import sqlite3
-
-    con = sqlite3.connect(str(path), isolation_level=None)
+    bulk = _BulkFile(path, helper=True)
     try:
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY", "cache_size=-200000"):
-            con.execute(f"PRAGMA {pragma}")
-        con.execute("BEGIN")
+        bulk.execute("BEGIN")
         while (item := os.read(queue, 1)):
             name = names[item[0]]
-            create_table, *create_indexes = _ddl(name)
-            con.execute(create_table)
-            _insert_sqlite(con, name, _orient_pairs(name, tables[name]))
-            for statement in create_indexes:  # after the load: built from sorted keys
-                con.execute(statement)
-        con.execute("COMMIT")
+            bulk.create_table(name)
+            _insert(bulk, name, tables[name])
+            bulk.create_indexes(name)  # after the load: built from sorted keys
+        bulk.execute("COMMIT")
     finally:
-        con.close()
+        bulk.close()
 
 
 class _HelperLoad:
@@ -993,7 +1270,7 @@ class _HelperLoad:
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - runs in the child
             code = 1
-            gc.disable()  # short-lived, and its many row tuples hold no cycles
+            gc.disable()  # short-lived, and its few objects hold no cycles
             try:
                 path = self.part_path(final, os.getpid())
                 path.unlink(missing_ok=True)
@@ -1030,22 +1307,6 @@ class _HelperLoad:
                 pass
             self.reaped = True
         self.path.unlink(missing_ok=True)
-
-    def copy_into(self, dbapi_conn) -> list[str]:
-        """Copy every table of the helper's file into its empty twin in ``dbapi_conn`` (rows in order,
-        index entries too); returns the tables copied."""
-        dbapi_conn.execute("ATTACH DATABASE ? AS part", (str(self.path),))
-        try:
-            names = [r[0] for r in dbapi_conn.execute(
-                "SELECT name FROM part.sqlite_master WHERE type = 'table' ORDER BY rowid")]
-            dbapi_conn.execute("BEGIN")
-            for name in names:
-                dbapi_conn.execute(f"INSERT INTO main.{_quote(name)} SELECT * FROM part.{_quote(name)}")
-            dbapi_conn.execute("COMMIT")
-        finally:
-            dbapi_conn.execute("DETACH DATABASE part")
-        self.path.unlink(missing_ok=True)
-        return names
 
 
 def _insert_server(conn: sa.Connection, name: str, table: sa.Table, cols: list[str], rows: list[tuple]) -> None:

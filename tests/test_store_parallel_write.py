@@ -24,6 +24,7 @@ def _dump(path):
 def test_parallel_bulk_load_writes_the_same_store(tmp_path, monkeypatch):
     src = "sample_data"
     monkeypatch.setattr(store_mod, "_PARALLEL_MIN_ROWS", 50)  # every sizeable table goes through the queue
+    monkeypatch.setattr(store_mod, "_memory_available", lambda: 1 << 40)  # (a busy test machine forks all the same)
     crmkit.migrate([src], tmp_path / "parallel.sqlite")
     monkeypatch.setenv("CRMKIT_WRITE_WORKERS", "0")
     crmkit.migrate([src], tmp_path / "serial.sqlite")
@@ -31,3 +32,16 @@ def test_parallel_bulk_load_writes_the_same_store(tmp_path, monkeypatch):
     assert a["integrity"] == [("ok",)]
     assert a == b
     assert not [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]  # no part files left behind
+
+
+def test_no_helper_is_forked_when_memory_is_short(monkeypatch):
+    tables = {"lineage": pd.DataFrame({"contact_id": ["C"] * 60}), "source_rows": pd.DataFrame({"raw": ["{}"] * 60}),
+              "contacts": pd.DataFrame({"contact_id": [f"C{i}" for i in range(60)]})}
+    monkeypatch.setattr(store_mod, "_PARALLEL_MIN_ROWS", 50)
+    monkeypatch.delenv("CRMKIT_WRITE_WORKERS", raising=False)
+    monkeypatch.setattr(store_mod, "_memory_available", lambda: 1 << 40)
+    workers, shared, here = store_mod._parallel_plan(tables)
+    if (store_mod.os.cpu_count() or 1) >= 2:
+        assert workers == 1 and set(shared) | set(here) == set(tables)
+    monkeypatch.setattr(store_mod, "_memory_available", lambda: 1 << 30)
+    assert store_mod._parallel_plan(tables) == (0, [], [])

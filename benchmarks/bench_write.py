@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""The write stage alone: the tables a migration of N generated contacts writes, into a new SQLite store.
+
+    python benchmarks/bench_write.py --rows 100000
+    python benchmarks/bench_write.py --rows 1000000 --tables      # also each table on its own
+
+The tables are what ``crmkit.migrate`` hands to ``Store.write`` for the cached corpus of
+``bench_migrate.py`` (computed once, then cached in ``benchmarks/_data/``). Prints the whole write
+(wall seconds, CPU seconds of this process and of the helper processes it forks, file size) for the
+loaders available: ADBC (adbc-driver-sqlite) and sqlite3's executemany, each with and without the
+forked helper. ``--tables`` loads every table alone into an empty file, serially: rows, MB written,
+CPU seconds of the insert and of its indexes. CPU seconds are the figure to compare on a shared
+machine; wall seconds follow the load of the other processes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def tables_for(rows: int, seed: int = 7) -> Path:
+    """The (replace, append) arguments of the migration's Store.write, pickled in benchmarks/_data/."""
+    cache = HERE / "_data" / f"write_tables_{rows}_{seed}.pkl"
+    if cache.exists():
+        return cache
+    from bench_migrate import corpus_csv
+
+    import crmkit
+    import crmkit.store as store_mod
+
+    csv, _ = corpus_csv(rows, seed)
+    real = store_mod.Store.write
+
+    def capture(self, replace=None, append=None, **kwargs):
+        with open(cache, "wb") as fh:
+            pickle.dump((replace, append), fh, protocol=5)
+        return real(self, replace, append, **kwargs)
+
+    store_mod.Store.write = capture
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            crmkit.migrate([csv], Path(tmp) / "crm.sqlite")
+    finally:
+        store_mod.Store.write = real
+    return cache
+
+
+# one write in a fresh process: its helpers' CPU is then all of RUSAGE_CHILDREN
+_ONE = r"""
+import os, pickle, resource, sys, time
+from crmkit.store import Store
+replace, append = pickle.load(open(sys.argv[1], "rb"))
+t, c = time.perf_counter(), time.process_time()
+Store(sys.argv[2]).write(replace=replace, append=append)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - t, time.process_time() - c, kids.ru_utime + kids.ru_stime, os.path.getsize(sys.argv[2]))
+"""
+
+
+def whole_write(cache: Path, adbc: bool, helpers: bool) -> tuple[float, float, float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CRMKIT_ADBC": "1" if adbc else "0", "CRMKIT_WRITE_WORKERS": "" if helpers else "0"}
+        out = subprocess.run([sys.executable, "-c", _ONE, str(cache), str(Path(tmp) / "crm.sqlite")],
+                             capture_output=True, text=True, env=env, check=True)
+        wall, cpu, kids, size = out.stdout.split()
+        return float(wall), float(cpu), float(kids), int(size)
+
+
+def per_table(cache: Path, adbc: bool) -> None:
+    import crmkit.store as store_mod
+
+    os.environ["CRMKIT_ADBC"] = "1" if adbc else "0"
+    with open(cache, "rb") as fh:
+        replace, append = pickle.load(fh)
+    tables = {**replace, **append}
+    print(f"\n{'ADBC' if adbc else 'sqlite3'}, each table alone:")
+    print(f"  {'table':<16} {'rows':>10} {'MB':>8} {'insert cpu s':>13} {'index cpu s':>12}")
+    total = [0.0, 0.0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, df in sorted(tables.items(), key=lambda kv: -len(kv[1]) if kv[1] is not None else 0):
+            if df is None or len(df) < 1000:
+                continue
+            path = Path(tmp) / f"{name}.sqlite"
+            con = store_mod._BulkFile(path)
+            con.execute("BEGIN")
+            con.create_table(name)
+            c0 = time.process_time()
+            store_mod._insert(con, name, df)
+            c1 = time.process_time()
+            con.create_indexes(name)
+            c2 = time.process_time()
+            con.execute("COMMIT")
+            con.close()
+            total[0] += c1 - c0
+            total[1] += c2 - c1
+            print(f"  {name:<16} {len(df):>10,} {path.stat().st_size / 1e6:>8.1f} {c1 - c0:>13.2f} {c2 - c1:>12.2f}")
+    print(f"  {'total':<16} {'':>10} {'':>8} {total[0]:>13.2f} {total[1]:>12.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--tables", action="store_true", help="also load each table alone (serially)")
+    a = ap.parse_args()
+    cache = tables_for(a.rows, a.seed)
+    print(f"write of the tables of a {a.rows:,}-row migration into a new SQLite store; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"  {'loader':<24} {'wall s':>7} {'cpu s':>7} {'helper cpu s':>13} {'MB':>7}")
+    from crmkit.store import _adbc_sqlite
+
+    loaders = [(True, True), (True, False)] if _adbc_sqlite() is not None else []
+    for adbc, helpers in loaders + [(False, True), (False, False)]:
+        wall, cpu, kids, size = whole_write(cache, adbc, helpers)
+        label = f"{'ADBC' if adbc else 'sqlite3'}, {'with helper' if helpers else 'one process'}"
+        print(f"  {label:<24} {wall:>7.1f} {cpu:>7.1f} {kids:>13.1f} {size / 1e6:>7.0f}", flush=True)
+    if a.tables:
+        for adbc in ([True] if loaders else []) + [False]:
+            per_table(cache, adbc)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end ({resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak here)")
+
+
+if __name__ == "__main__":
+    main()
