@@ -1,16 +1,27 @@
-"""How fast does crmkit.merge turn clustered records into golden contacts?
+"""How fast does crmkit.merge turn clustered records into golden contacts, and the link stage around it?
 
 Generates N cleaned contact records in N/2 clusters (every cluster has 1 + Poisson(1) members,
 so about a third of clusters are singletons) with realistic disagreements: name case and
 initials, old and new cities, valid and invalid emails, two phone columns, tags and notes.
 
+``--link`` times ``crmkit.link.build_contacts`` without the matcher on the benchmark corpus (the
+``bench_migrate.py`` CSV): its inputs and the matcher's pairs are captured once from a real migrate and
+cached in ``benchmarks/_data/`` (git-ignored); each run prints CPU seconds per step and the stage's peak
+memory above its inputs.
+
     /work/venv/bin/python benchmarks/bench_merge.py            # 100k and 1M
     /work/venv/bin/python benchmarks/bench_merge.py 200000     # one size
+    /work/venv/bin/python benchmarks/bench_merge.py --link --rows 1000000 [--repeat 3]
 """
 from __future__ import annotations
 
+import argparse
+import functools
+import importlib
+import pickle
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,6 +101,134 @@ def make_records(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return records, clusters
 
 
+HERE = Path(__file__).resolve().parent
+# the link stage's steps (functions of crmkit.link, and the merge) timed one by one
+_STEPS = ["derive_customer_records", "_all_records", "_forced_links", "_not_in_pairs", "_cluster_labels",
+          "_components", "_apply_never", "_kept_parts", "_explanations", "_merge_history", "_link_entity",
+          "_link_orders", "_relink", "_keep_store_tags"]
+
+
+def _link_inputs(rows: int, seed: int) -> Path:
+    """build_contacts' inputs and the matcher's pairs for the corpus, captured from one real migrate."""
+    sys.path.insert(0, str(HERE))
+    from bench_migrate import corpus_csv
+
+    cache = HERE / "_data" / f"link_inputs_{rows}_{seed}.pkl"
+    if cache.exists():
+        return cache
+    import tempfile
+
+    import crmkit.link as link
+    import crmkit.match as match
+    from crmkit.migrate import migrate
+
+    csv, _ = corpus_csv(rows, seed)
+    real_build, real_find = link.build_contacts, match.find_duplicates
+    captured: dict = {}
+
+    class Captured(Exception):
+        pass
+
+    def find(records, settings):
+        captured["pairs"] = real_find(records, settings)
+        return captured["pairs"]
+
+    def build(contacts_in, deals_in, orders_in, **kw):
+        kw.pop("progress", None)
+        captured["args"], captured["kw"] = (contacts_in, deals_in, orders_in), kw
+        match.find_duplicates = find
+        try:
+            real_build(contacts_in, deals_in, orders_in, **kw)
+        finally:
+            match.find_duplicates = real_find
+        raise Captured
+
+    print(f"capturing the link stage's inputs from a migrate of {rows:,} rows (once) ...", flush=True)
+    link.build_contacts = build
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            migrate([str(csv)], Path(tmp) / "crm.sqlite")
+    except Captured:
+        pass
+    finally:
+        link.build_contacts = real_build
+    pairs = captured["pairs"]
+    settings = pairs.attrs.get("settings")
+    with open(cache, "wb") as f:
+        pickle.dump({"args": captured["args"], "kw": captured["kw"], "pairs": pairs,
+                     "settings": settings.to_json() if settings is not None else None}, f, protocol=5)
+    return cache
+
+
+def _memory() -> dict[str, float]:
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, value = line.split(":", 1)
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024 / 1024
+    return out
+
+
+def bench_link(rows: int, seed: int, repeat: int) -> None:
+    """CPU seconds of build_contacts without the matcher (its pairs replayed), per step, and its peak memory."""
+    import gc
+
+    import crmkit.link as link
+    import crmkit.match as match
+    from crmkit.match import MatchSettings
+
+    with open(_link_inputs(rows, seed), "rb") as f:
+        data = pickle.load(f)
+    pairs = data["pairs"]
+    if data["settings"]:
+        pairs.attrs["settings"] = MatchSettings.from_json(data["settings"])
+    match.find_duplicates = lambda records, settings: pairs
+    steps: dict[str, float] = {}
+
+    def timed(owner, name, label):
+        fn = getattr(owner, name)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                steps[label] = steps.get(label, 0.0) + time.process_time() - t
+        setattr(owner, name, wrapper)
+
+    for name in _STEPS:
+        if hasattr(link, name):
+            timed(link, name, name)
+    if hasattr(link, "_Positions"):
+        timed(link._Positions, "of", "record id lookups")
+    golden = importlib.import_module("crmkit.merge.golden")
+    timed(golden, "_merge_coded", "merge (golden records)") if hasattr(golden, "_merge_coded") else \
+        timed(importlib.import_module("crmkit.merge"), "merge", "merge (golden records)")
+    for run in range(repeat):
+        steps.clear()
+        gc.collect()
+        before = _memory()["VmRSS"]
+        try:
+            with open("/proc/self/clear_refs", "w") as f:  # reset the peak (Linux)
+                f.write("5")
+        except OSError:
+            pass
+        t = time.process_time()
+        result = link.build_contacts(*data["args"], **data["kw"])
+        cpu = time.process_time() - t
+        mem = _memory()
+        print(f"link without matching, {rows:,} rows (run {run + 1}): {cpu:.2f} s CPU, "
+              f"peak {mem['VmHWM']:.2f} GB ({mem['VmHWM'] - before:+.2f} GB over its inputs); "
+              f"{len(result.contacts):,} contacts, {len(result.lineage):,} lineage rows")
+        for name, sec in sorted(steps.items(), key=lambda kv: -kv[1]):
+            if sec >= 0.005:
+                print(f"  {name:<28} {sec:7.2f}")
+        print(f"  {'(build_contacts itself)':<28} {cpu - sum(steps.values()):7.2f}")
+        del result
+
+
 def main(sizes: list[int]) -> None:
     for n in sizes:
         records, clusters = make_records(n)
@@ -101,4 +240,14 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sizes", type=int, nargs="*", help="merge() on generated records of these sizes")
+    ap.add_argument("--link", action="store_true", help="time the link stage without matching instead")
+    ap.add_argument("--rows", type=int, default=100_000, help="--link: corpus rows")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1)
+    a = ap.parse_args()
+    if a.link:
+        bench_link(a.rows, a.seed, a.repeat)
+    else:
+        main(a.sizes or [100_000, 1_000_000])

@@ -15,6 +15,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from crmkit._link_tables import (_arrow_text, _columns, _explanations, _has_duplicates, _isin, _keep_store_tags,
+                                 _merge_history, _not_in_pairs, _Positions)
 from crmkit.store import TABLE_COLUMNS
 
 RECORD_COLUMNS = [c for c in TABLE_COLUMNS["contact_records"] if c not in ("contact_id", "batch_id")]
@@ -55,7 +57,9 @@ def _valid_email(s: pd.Series) -> pd.Series:
 
 def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
     h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return pd.Series([f"{prefix}{v:016x}" for v in h.tolist()], index=frame.index)
+    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
+    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
+    return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
 
 
 def derive_customer_records(rows: pd.DataFrame, entity: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -109,10 +113,12 @@ def derive_customer_records(rows: pd.DataFrame, entity: str) -> tuple[pd.DataFra
 
 
 def _forced_links(derived: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
-    """Pairs (derived, contact record) tied by the same valid email, or by a unique exact name."""
+    """Pairs (derived, contact record) tied by the same valid email, or by a unique exact name.
+
+    ``records`` are all records; derived ones (ids starting with "X") are left out here."""
     if derived.empty or records.empty:
         return pd.DataFrame(columns=["record_id_l", "record_id_r"])
-    rec = records[["record_id", "email", "full_name"]].copy()
+    rec = records.loc[~records["record_id"].str.startswith("X"), ["record_id", "email", "full_name"]].copy()
     rec["email_v"] = _valid_email(rec["email"])
     d = derived[["record_id", "email", "full_name"]].copy()
     d["email_v"] = _valid_email(d["email"])
@@ -129,16 +135,30 @@ def _forced_links(derived: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
                      ignore_index=True)
 
 
-def _keepable_ids(prev: pd.Series, clusters: pd.Series) -> dict:
-    """Stored contact ids to keep: a contact split across clusters keeps its id in its largest part only."""
-    df = pd.DataFrame({"contact_id": prev.values, "cluster": clusters.reindex(prev.index).values,
-                       "record_id": prev.index})
-    df = df.dropna(subset=["cluster"])
-    sizes = df.groupby(["contact_id", "cluster"]).agg(n=("record_id", "size"), first=("record_id", "min"))
-    sizes = sizes.reset_index().sort_values(["contact_id", "n", "first"], ascending=[True, False, True])
-    keep = sizes.drop_duplicates("contact_id")[["contact_id", "cluster"]]
-    df = df.merge(keep, on=["contact_id", "cluster"])
-    return dict(zip(df["record_id"], df["contact_id"]))
+def _kept_parts(prev: pd.Series, cluster: np.ndarray) -> np.ndarray:
+    """Mask of the records of ``prev`` whose stored contact id is kept (see :func:`_keepable_ids`):
+    in the cluster holding most of that contact's records; on a tie, the one holding the smallest
+    record id. Only contacts split across clusters are compared record by record."""
+    keep = np.zeros(len(prev), bool)
+    ok = np.flatnonzero(~np.isnan(cluster))
+    if not len(ok):
+        return keep
+    contact = pd.factorize(prev.values[ok])[0].astype(np.int64)
+    part = pd.factorize(contact * (int(np.nanmax(cluster[ok])) + 1) + cluster[ok].astype(np.int64))[0]
+    part_contact = np.zeros(int(part.max()) + 1, np.int64)
+    part_contact[part] = contact
+    parts_per_contact = np.bincount(part_contact)
+    whole = parts_per_contact[contact] == 1
+    keep[ok[whole]] = True
+    split = ok[~whole]
+    if len(split):  # the contacts in several clusters: as before, by size, then smallest record id
+        df = pd.DataFrame({"contact_id": prev.values[split], "cluster": cluster[split], "record_id": prev.index[split],
+                           "at": split})
+        sizes = df.groupby(["contact_id", "cluster"]).agg(n=("record_id", "size"), first=("record_id", "min"))
+        sizes = sizes.reset_index().sort_values(["contact_id", "n", "first"], ascending=[True, False, True])
+        best = sizes.drop_duplicates("contact_id")[["contact_id", "cluster"]]
+        keep[df.merge(best, on=["contact_id", "cluster"])["at"].to_numpy()] = True
+    return keep
 
 
 def _pair_decisions(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -155,46 +175,44 @@ def _pair_decisions(decisions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
             d[d["kind"] == "never"][["record_id_l", "record_id_r"]])
 
 
-def _components(ids: pd.Index, pairs: pd.DataFrame) -> pd.Series:
-    """Connected components over pairs (union-find on integer codes)."""
-    parent = np.arange(len(ids))
-    pos = pd.Series(np.arange(len(ids)), index=ids)
-    if len(pairs):
-        a = pos.reindex(pairs["record_id_l"]).to_numpy()
-        b = pos.reindex(pairs["record_id_r"]).to_numpy()
-        ok = ~(np.isnan(a.astype(float)) | np.isnan(b.astype(float)))
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components over pairs of positions (-1: not a record): each record's smallest member."""
+    from crmkit.match.cluster import components
 
-        def find(x):
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for x, y in zip(a[ok].astype(int), b[ok].astype(int)):
-            rx, ry = find(x), find(y)
-            if rx != ry:
-                parent[max(rx, ry)] = min(rx, ry)
-        for i in range(len(parent)):
-            parent[i] = find(i)
-    return pd.Series(ids[parent], index=ids)
+    ok = (left >= 0) & (right >= 0)
+    return components(n, left[ok], right[ok])
 
 
-def _apply_never(clusters: pd.Series, accepted: pd.DataFrame, never: pd.DataFrame, forced: pd.DataFrame) -> pd.Series:
-    """Split components that contain a 'never merge' pair: drop non-forced edges touching those records."""
+def _same_cluster(label: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    ok = (left >= 0) & (right >= 0)
+    same = np.zeros(len(left), bool)
+    same[ok] = label[left[ok]] == label[right[ok]]
+    return same
+
+
+def _apply_never(label: np.ndarray, accepted: tuple, never: tuple, forced: tuple) -> np.ndarray:
+    """Split components that contain a 'never merge' pair: drop non-forced edges touching those records.
+
+    Every argument is positional: ``label`` per record, and (left, right) position arrays of the accepted
+    edges, the never pairs and the forced edges."""
+    acc_l, acc_r = accepted
+    never_l, never_r = never
+    n = len(label)
     for _ in range(5):
-        bad = never[(never["record_id_l"].map(clusters) == never["record_id_r"].map(clusters))
-                    & never["record_id_l"].map(clusters).notna()]
-        if bad.empty:
-            return clusters
-        touched = set(bad["record_id_l"]) | set(bad["record_id_r"])
-        keep = ~(accepted["record_id_l"].isin(touched) | accepted["record_id_r"].isin(touched))
-        accepted = pd.concat([accepted[keep], forced], ignore_index=True)
-        clusters = _components(clusters.index, accepted)
+        bad = _same_cluster(label, never_l, never_r)
+        if not bad.any():
+            return label
+        touched = np.zeros(n + 1, bool)  # the extra slot: position -1, never touched
+        touched[never_l[bad]] = touched[never_r[bad]] = True
+        touched[-1] = False
+        keep = ~(touched[acc_l] | touched[acc_r])
+        acc_l, acc_r = np.concatenate([acc_l[keep], forced[0]]), np.concatenate([acc_r[keep], forced[1]])
+        label = _components(n, acc_l, acc_r)
     # last resort: the right-hand records of remaining bad pairs stand alone
-    bad = never[never["record_id_l"].map(clusters) == never["record_id_r"].map(clusters)]
-    for r in bad["record_id_r"]:
-        clusters[r] = r
-    return clusters
+    bad = _same_cluster(label, never_l, never_r)
+    label = label.copy()
+    label[never_r[bad]] = never_r[bad]
+    return label
 
 
 def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in: pd.DataFrame, *,
@@ -204,22 +222,23 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     """Contact records → matched → merged contacts; deals and orders linked to them.
 
     ``pairs`` replays stored match pairs instead of matching again (used after a manual decision).
+    Past matching, everything works on record positions (one hash lookup of the pair ids), not on
+    record id texts.
     """
-    from crmkit.merge import merge
+    from crmkit.merge.golden import _merge_coded
 
     say = progress or (lambda s, f: None)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    new_records = contacts_in.reindex(columns=RECORD_COLUMNS) if len(contacts_in) else \
-        pd.DataFrame(columns=RECORD_COLUMNS)
+    new_records = _columns(contacts_in, RECORD_COLUMNS) if len(contacts_in) else pd.DataFrame(columns=RECORD_COLUMNS)
     d_deals, deal_cust = derive_customer_records(deals_in, "deal")
     d_orders, order_cust = derive_customer_records(orders_in, "order")
     old_records = existing["contact_records"] if existing is not None else pd.DataFrame(columns=RECORD_COLUMNS + ["contact_id", "batch_id"])
     derived = pd.concat([d_deals, d_orders], ignore_index=True).drop_duplicates("record_id")
-    derived = derived[~derived["record_id"].isin(old_records["record_id"])]
-    new_all = pd.concat([new_records.assign(batch_id=batch_id), derived.assign(batch_id=batch_id)], ignore_index=True)
-    records = pd.concat([old_records.drop(columns=["contact_id"], errors="ignore"), new_all], ignore_index=True)
-    records = records.drop_duplicates("record_id").reset_index(drop=True)
-    forced = _forced_links(derived, records[~records["record_id"].str.startswith("X")])
+    if len(derived) and len(old_records):
+        derived = derived[~_isin(derived["record_id"], old_records["record_id"])]
+    records, is_new = _all_records(old_records, new_records, derived, batch_id)
+    del new_records
+    forced = _forced_links(derived, records)
     if existing is not None and len(existing["match_pairs"]):
         old_links = existing["match_pairs"][existing["match_pairs"]["decision"] == "link"]
         forced = pd.concat([old_links[["record_id_l", "record_id_r"]], forced], ignore_index=True)
@@ -229,7 +248,7 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     must, never = _pair_decisions(decisions)
     settings_json: dict = {}
     replay = pairs is not None
-    pairs = pairs[pairs["decision"] != "link"].copy() if replay else pd.DataFrame(
+    pairs = pairs[pairs["decision"] != "link"] if replay else pd.DataFrame(
         columns=["record_id_l", "record_id_r", "match_weight", "match_probability", "decision"])
     if not replay and dedupe and len(records) > 1:
         from crmkit.match import MatchSettings, find_duplicates
@@ -243,75 +262,90 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
         settings_json = json.loads(trained.to_json()) if trained is not None else json.loads(settings.to_json())
     say("clustering", 0.6)
     never_keys = set(zip(never["record_id_l"], never["record_id_r"])) | set(zip(never["record_id_r"], never["record_id_l"]))
-
-    def not_never(df: pd.DataFrame) -> pd.Series:
-        return pd.Series([(a, b) not in never_keys for a, b in zip(df["record_id_l"], df["record_id_r"])],
-                         index=df.index, dtype=bool)
-
-    auto = pairs[pairs["decision"] == "merge"] if len(pairs) else pairs
-    auto = auto[not_never(auto)] if len(auto) else auto
     hard = pd.concat([forced, must], ignore_index=True)
-    hard = hard[not_never(hard)] if len(hard) else hard
-    accepted = pd.concat([auto[["record_id_l", "record_id_r"]], hard], ignore_index=True)
-    ids = pd.Index(records["record_id"])
+    hard = hard[_not_in_pairs(hard["record_id_l"], hard["record_id_r"], never_keys)] if len(hard) else hard
+    n = len(records)
+    positions = _Positions(records["record_id"])
+    pair_l, pair_r, hard_l, hard_r, never_l, never_r, forced_l, forced_r = positions.of(
+        pairs["record_id_l"], pairs["record_id_r"], hard["record_id_l"], hard["record_id_r"],
+        never["record_id_l"], never["record_id_r"], forced["record_id_l"], forced["record_id_r"])
+    auto = np.flatnonzero((pairs["decision"] == "merge").to_numpy(dtype=bool)) if len(pairs) else np.zeros(0, np.int64)
+    auto = auto[_not_in_pairs(pairs["record_id_l"].take(auto), pairs["record_id_r"].take(auto), never_keys)]
     if dedupe:
-        try:
-            from crmkit.match import cluster as match_cluster
-
-            clusters = match_cluster(pd.concat([auto, hard.assign(match_probability=1.0, match_weight=99.0,
-                                                                  decision="merge")], ignore_index=True), ids)
-        except ImportError:
-            clusters = _components(ids, accepted)
+        label = _cluster_labels(pairs, auto, pair_l, pair_r, hard_l, hard_r, n)
     else:
-        clusters = _components(ids, hard)
-    clusters = _apply_never(clusters, accepted, never, hard)
+        label = _components(n, hard_l, hard_r)
+    label = _apply_never(label, (np.concatenate([pair_l[auto], hard_l]), np.concatenate([pair_r[auto], hard_r])),
+                         (never_l, never_r), (hard_l, hard_r))
 
     say("merging", 0.75)
-    prev = old_records.set_index("record_id")["contact_id"].dropna() if len(old_records) else pd.Series(dtype=object)
-    result = merge(records, clusters, rules, existing=_keepable_ids(prev, clusters) if len(prev) else None)
-    membership = result.membership
-    if isinstance(membership, pd.DataFrame):
-        membership = membership.set_index("record_id")["contact_id"]
-    contact_records = records.assign(contact_id=records["record_id"].map(membership))
+    keep_ids = None  # per record, the stored contact id it keeps (aligned with records)
+    if len(old_records):
+        prev = old_records.set_index("record_id")["contact_id"].dropna()
+        if len(prev):
+            (at,) = positions.of(pd.Series(prev.index, dtype=object))
+            kept = _kept_parts(prev, np.where(at >= 0, label[np.maximum(at, 0)], np.nan))
+            kept &= at >= 0
+            # a record listed twice keeps the id of its last row (as a dict built from the rows would)
+            last = ~pd.Series(at).duplicated(keep="last").to_numpy()
+            ids = np.full(n, None, dtype=object)
+            ids[at[kept & last]] = prev.values[kept & last]
+            keep_ids = pd.Series(ids, dtype="str")
+    result = _merge_coded(records, pd.factorize(label)[0], rules, existing=keep_ids, existing_aligned=True)
+    membership = result.membership.set_index("record_id")["contact_id"]
+    contact_ids = pd.Series(result.contacts["contact_id"].array, dtype="str")
+    contact_rows = result.contact_rows
+
+    def contact_of(at: np.ndarray, index=None) -> pd.Series:
+        """The contact id of the records at positions ``at`` (-1: none)."""
+        rows = np.full(len(at), -1, np.int64)
+        rows[at >= 0] = contact_rows[at[at >= 0]]
+        return pd.Series(contact_ids.array.take(rows, allow_fill=True), dtype="str", index=index)
+
+    def contact_of_ids(ids: pd.Series) -> pd.Series:
+        return contact_of(positions.of(ids)[0], ids.index)
+
+    contact_records = records.assign(contact_id=result.membership["contact_id"].array)
 
     # deals and orders
-    deals = _link_entity(deals_in, deal_cust, membership, "deal", existing, batch_id)
-    orders, order_dupes = _link_orders(orders_in, order_cust, membership, existing, batch_id)
-    targets = pd.concat([
-        membership,
-        pd.Series(deals["deal_id"].values, index=deals["_source_record_id"].values) if len(deals) else pd.Series(dtype=object),
-        order_dupes,
-    ])
+    deals = _link_entity(deals_in, deal_cust, contact_of_ids, "deal", existing, batch_id)
+    orders, order_dupes = _link_orders(orders_in, order_cust, contact_of_ids, existing, batch_id)
+    targets = [membership] + [t for t in (
+        pd.Series(deals["deal_id"].values, index=deals["_source_record_id"].values) if len(deals) else None,
+        order_dupes) if t is not None and len(t)]
+    targets = pd.concat(targets) if len(targets) > 1 else membership  # (an empty part would make it object)
     deals = deals.drop(columns=["_source_record_id"], errors="ignore")
     if existing is not None and len(existing["deals"]):
         old = existing["deals"].copy()
-        old["contact_id"] = _relink(old, membership, result)
+        old["contact_id"] = _relink(old, contact_of_ids, result)
         deals = pd.concat([old, deals], ignore_index=True)
     if existing is not None and len(existing["orders"]):
         old = existing["orders"].copy()
-        old["contact_id"] = _relink(old, membership, result)
+        old["contact_id"] = _relink(old, contact_of_ids, result)
         orders = pd.concat([old, orders[~orders["order_id"].isin(old["order_id"])]], ignore_index=True)
 
     # pairs, review queue, history
     review = pd.DataFrame(columns=TABLE_COLUMNS["review_queue"])
     links = forced.assign(match_probability=1.0, decision="link", batch_id=batch_id,
-                          contact_id_l=forced["record_id_l"].map(membership),
-                          contact_id_r=forced["record_id_r"].map(membership))
+                          contact_id_l=contact_of(forced_l, forced.index),
+                          contact_id_r=contact_of(forced_r, forced.index))
     match_pairs = links.reindex(columns=TABLE_COLUMNS["match_pairs"])
     if len(pairs):
-        mp = pairs.copy()
-        mp["contact_id_l"] = mp["record_id_l"].map(membership)
-        mp["contact_id_r"] = mp["record_id_r"].map(membership)
-        if not ("explanation" in mp and not any(c.startswith("weight_") for c in mp.columns)):
-            mp["explanation"] = _explanations(mp)
+        mp = pairs[[c for c in pairs.columns if c in TABLE_COLUMNS["match_pairs"]]].reset_index(drop=True)
+        mp["contact_id_l"] = contact_of(pair_l).array
+        mp["contact_id_r"] = contact_of(pair_r).array
+        if not ("explanation" in pairs and not any(c.startswith("weight_") for c in pairs.columns)):
+            mp["explanation"] = _explanations(pairs)
         mp["batch_id"] = batch_id
-        match_pairs = pd.concat([mp.reindex(columns=TABLE_COLUMNS["match_pairs"]), match_pairs], ignore_index=True)
+        scored = mp.reindex(columns=TABLE_COLUMNS["match_pairs"])
+        # (an empty frame in the concatenation would turn the text columns into objects)
+        match_pairs = pd.concat([scored, match_pairs], ignore_index=True) if len(match_pairs) else scored
         decided = set(zip(decisions["record_id_l"], decisions["record_id_r"])) | \
             set(zip(decisions["record_id_r"], decisions["record_id_l"]))
         rq = mp[(mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])]
-        rq = rq[pd.Series([(a, b) not in decided for a, b in zip(rq["record_id_l"], rq["record_id_r"])],
-                          index=rq.index, dtype=bool)]
+        rq = rq[_not_in_pairs(rq["record_id_l"], rq["record_id_r"], decided)]
         rq = rq.sort_values("match_probability", ascending=False).reset_index(drop=True)
+        del mp
         old_rq = existing["review_queue"] if existing is not None else None
         review = rq.reindex(columns=TABLE_COLUMNS["review_queue"]).assign(
             pair_id=np.arange(1, len(rq) + 1), status="open")
@@ -320,9 +354,7 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
             st = old_rq.set_index(["record_id_l", "record_id_r"])["status"]
             keyed = pd.MultiIndex.from_frame(review[["record_id_l", "record_id_r"]])
             review["status"] = pd.Series(st.reindex(keyed).values).fillna("open").values
-    sizes = membership.value_counts()
-    multi = sizes[sizes > 1]
-    history = _merge_history(membership, multi, set(new_all["record_id"]), now, actor, batch_id)
+    history = _merge_history(contact_rows, contact_ids, records["record_id"], is_new, now, actor, batch_id)
     absorbed = getattr(result, "merged_ids", None)
     if absorbed is not None and len(absorbed):
         history = pd.concat([history, pd.DataFrame({
@@ -334,7 +366,7 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
         "pairs_merged": int((pairs["decision"] == "merge").sum()) if len(pairs) else 0,
         "pairs_review": int(len(review[review["status"] == "open"])) if len(review) else 0,
         "linked_by_email_or_name": int(len(forced)),
-        "clusters_merged": int(len(multi)),
+        "clusters_merged": int((result.contacts["n_records"] > 1).sum()),
     }
     contacts = _keep_store_tags(result.contacts.assign(updated_at=now), contact_records,
                                 existing["contacts"] if existing is not None else None)
@@ -344,48 +376,56 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
                        merge_history=history, stats=stats, settings=settings_json)
 
 
-def _split_tags(text) -> list[str]:
-    if not isinstance(text, str):
-        return []
-    return [t.strip() for t in text.replace("|", ";").split(";") if t.strip()]
+def _all_records(old: pd.DataFrame, new: pd.DataFrame, derived: pd.DataFrame, batch_id: str
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Stored records, then this batch's contact and derived records (one row per record id, the first
+    kept), and which of them are in this batch (their id is among the batch's records).
+
+    Only the parts that hold rows are concatenated (an empty part would turn every column into
+    object dtype, copying each value); the columns are in the order the concatenation of all gives.
+    """
+    old = old.drop(columns=["contact_id"], errors="ignore")
+    batch = [p.assign(batch_id=batch_id) for p in (new, derived)]
+    columns = list(old.columns) + [c for c in dict.fromkeys([*batch[0].columns, *batch[1].columns])
+                                   if c not in old.columns]
+    parts = [p for p in (old, *batch) if len(p)]
+    if not parts or any(set(p.columns) != set(columns) for p in parts):
+        records = pd.concat([old, pd.concat(batch, ignore_index=True)], ignore_index=True)
+    else:
+        records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if list(records.columns) != columns:
+            records = records[columns]
+    is_new = np.r_[np.zeros(len(old), bool), np.ones(len(records) - len(old), bool)]
+    if len(old) and len(records) > len(old):
+        is_new[:len(old)] = _isin(old["record_id"], pd.concat([p["record_id"] for p in batch if len(p)]))
+    if _has_duplicates(records["record_id"]):
+        dup = records["record_id"].duplicated().to_numpy()
+        records, is_new = records[~dup], is_new[~dup]
+    return records.reset_index(drop=True), is_new
 
 
-def _keep_store_tags(contacts: pd.DataFrame, records: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
-    """Tags added in the store (e.g. RFM segments) survive a rebuild: re-attach those no record carries."""
-    if old is None or old.empty or "tags" not in old or old["tags"].isna().all():
-        return contacts
-    rec_tags = records.dropna(subset=["tags"]).groupby("contact_id")["tags"].agg(
-        lambda s: {t for v in s for t in _split_tags(v)})
-    old_tags = old.dropna(subset=["tags"]).set_index("contact_id")["tags"]
-    contacts = contacts.copy()
-    pos = pd.Series(range(len(contacts)), index=contacts["contact_id"])
-    col = contacts.columns.get_loc("tags")
-    for cid, text in old_tags.items():
-        if cid not in pos.index:
-            continue
-        extra = [t for t in _split_tags(text) if t not in rec_tags.get(cid, set())]
-        if extra:
-            current = _split_tags(contacts.iat[pos[cid], col])
-            contacts.iat[pos[cid], col] = "; ".join(dict.fromkeys(current + extra))
-    return contacts
+def _cluster_labels(pairs: pd.DataFrame, auto: np.ndarray, pair_l: np.ndarray, pair_r: np.ndarray,
+                    hard_l: np.ndarray, hard_r: np.ndarray, n: int) -> np.ndarray:
+    """crmkit.match.cluster over the auto-merge pairs (rows ``auto``) and the forced/must edges, on positions."""
+    from crmkit.match.cluster import cluster_labels, other_evidence
+
+    def number(col: str) -> np.ndarray:
+        if col not in pairs:
+            return np.zeros(len(auto))
+        return pd.to_numeric(pairs[col].take(auto), errors="coerce").fillna(0).to_numpy(float)
+
+    weights = {c[len("weight_"):]: pairs[c].take(auto).to_numpy() for c in pairs.columns if str(c).startswith("weight_")}
+    support, against = other_evidence(weights) if weights else (np.zeros(len(auto)), np.zeros(len(auto)))
+    k = len(hard_l)
+    return cluster_labels(n, np.concatenate([pair_l[auto], hard_l]), np.concatenate([pair_r[auto], hard_r]),
+                          np.concatenate([number("match_weight"), np.full(k, 99.0)]), np.ones(len(auto) + k, bool),
+                          np.concatenate([support, np.zeros(k)]), np.concatenate([against, np.zeros(k)]),
+                          np.concatenate([number("weight_conflict"), np.zeros(k)]))
 
 
-def _merge_history(membership: pd.Series, multi: pd.Series, new_ids: set, now: str, actor: str,
-                   batch_id: str) -> pd.DataFrame:
-    """One 'merge' row per contact that this batch formed or grew from several records."""
-    m = membership[membership.isin(multi.index)]
-    if m.empty:
-        return pd.DataFrame(columns=TABLE_COLUMNS["merge_history"])
-    touched = set(m[m.index.isin(new_ids)].values)
-    m = m[m.isin(touched)]
-    groups = pd.Series(m.index, index=m.values).groupby(level=0).agg(lambda x: json.dumps(sorted(x)))
-    return pd.DataFrame({"at": now, "action": "merge", "contact_id": groups.index, "into_contact_id": groups.index,
-                         "record_ids": groups.values, "actor": actor, "batch_id": batch_id})
-
-
-def _relink(rows: pd.DataFrame, membership: pd.Series, result) -> pd.Series:
+def _relink(rows: pd.DataFrame, contact_of_ids, result) -> pd.Series:
     """Stored deals/orders follow their customer record into whatever contact it now belongs to."""
-    via_record = rows["customer_record_id"].map(membership) if "customer_record_id" in rows else None
+    via_record = contact_of_ids(rows["customer_record_id"]) if "customer_record_id" in rows else None
     old = _remap_contacts(rows["contact_id"], result)
     return via_record.fillna(old) if via_record is not None else old
 
@@ -398,45 +438,39 @@ def _remap_contacts(ids: pd.Series, result) -> pd.Series:
     return ids.map(into).fillna(ids)
 
 
-def _explanations(pairs: pd.DataFrame) -> list[str]:
-    wcols = [c for c in pairs.columns if c.startswith("weight_")]
-    if not wcols:
-        return [None] * len(pairs)
-    sub = pairs[wcols].round(2)
-    sub.columns = [c[len("weight_"):] for c in wcols]
-    return [json.dumps({k: v for k, v in row.items() if v == v}) for row in sub.to_dict("records")]
-
-
-def _link_entity(rows: pd.DataFrame, cust: pd.Series, membership: pd.Series, entity: str,
+def _link_entity(rows: pd.DataFrame, cust: pd.Series, contact_of_ids, entity: str,
                  existing, batch_id: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS["deals"] + ["_source_record_id"])
     out = rows.copy()
     out["deal_id"] = rows["record_id"].values
-    out["contact_id"] = cust.map(membership).values
+    out["contact_id"] = contact_of_ids(cust).values
     out["customer_record_id"] = cust.values
     out["batch_id"] = batch_id
     out["_source_record_id"] = rows["record_id"].values
     return out.reindex(columns=TABLE_COLUMNS["deals"] + ["_source_record_id"])
 
 
-def _link_orders(rows: pd.DataFrame, cust: pd.Series, membership: pd.Series, existing,
+def _link_orders(rows: pd.DataFrame, cust: pd.Series, contact_of_ids, existing,
                  batch_id: str) -> tuple[pd.DataFrame, pd.Series]:
     """Orders keyed by their own order number; the same order in two exports counts once."""
     if rows.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS["orders"]), pd.Series(dtype=object)
     out = rows.copy()
-    out["contact_id"] = cust.map(membership).values
+    out["contact_id"] = contact_of_ids(cust).values
     out["customer_record_id"] = cust.values
     given = out["order_id"].astype("string").str.strip().replace("", pd.NA) if "order_id" in out else \
         pd.Series(pd.NA, index=out.index, dtype="string")
-    key_cols = [c for c in ("order_id", "order_date", "amount", "customer_email") if c in out]
-    content = out[key_cols].astype(str).fillna("").agg("|".join, axis=1)
     oid = given.copy()
     # same number, different content: keep both, number the later ones
     if given.notna().any():
         same_num = given.notna() & given.duplicated(keep=False)
         if same_num.any():
+            key_cols = [c for c in ("order_id", "order_date", "amount", "customer_email") if c in out]
+            texts = out[key_cols].astype(str).fillna("")
+            content = texts[key_cols[0]]
+            for c in key_cols[1:]:
+                content = content + "|" + texts[c]
             first_content = content.groupby(given).transform("first")
             differs = same_num & (content != first_content)
             k = differs.groupby(given).cumsum()

@@ -153,28 +153,41 @@ def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd
     columns contradict (see the module docstring), are cannot-links for the chain guard.
     Records in no pair get their own label.
     """
-    from crmkit.match.settings import MatchSettings
-
-    settings = settings or MatchSettings()
     ids = pd.Index(pd.Series(list(record_ids), dtype=object).astype(str))
     n = len(ids)
     if pairs is None or len(pairs) == 0:
         return pd.Series(ids.to_numpy(), index=ids, name="cluster")
     pl = ids.get_indexer(pairs["record_id_l"].astype(str))
     pr = ids.get_indexer(pairs["record_id_r"].astype(str))
-    ok = (pl >= 0) & (pr >= 0)
     w = pd.to_numeric(pairs["match_weight"], errors="coerce").fillna(0).to_numpy(float) \
         if "match_weight" in pairs else np.zeros(len(pairs))
-    is_edge = ok & (pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else True)
     merged = pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else np.ones(len(pairs), bool)
     support, against = other_evidence(pairs)
     # the household cut (weight_conflict) withholds evidence; it is not evidence against the pair
     cut = pd.to_numeric(pairs["weight_conflict"], errors="coerce").fillna(0).to_numpy(float) \
         if "weight_conflict" in pairs else 0.0
-    is_cannot, soft = cannot_links(w - cut, against, merged, settings)
+    label = cluster_labels(n, pl, pr, w, merged, support, against, cut, settings)
+    return pd.Series(ids.to_numpy()[label], index=ids, name="cluster")
+
+
+def cluster_labels(n: int, pl: np.ndarray, pr: np.ndarray, weight: np.ndarray, merged: np.ndarray,
+                   support: np.ndarray, against: np.ndarray, cut: np.ndarray | float = 0.0,
+                   settings=None) -> np.ndarray:
+    """:func:`cluster` on integer positions: for each of ``n`` records the position of its cluster's
+    first member. Pairs are (``pl``, ``pr``) positions (-1: not a record), with their ``match_weight``,
+    whether they are 'merge' pairs, the bits for and against from other fields (:func:`other_evidence`)
+    and the household cut (``weight_conflict``)."""
+    from crmkit.match.settings import MatchSettings
+
+    settings = settings or MatchSettings()
+    pl, pr = np.asarray(pl, np.int64), np.asarray(pr, np.int64)
+    ok = (pl >= 0) & (pr >= 0)
+    w = np.asarray(weight, float)
+    merged = np.asarray(merged, bool)
+    is_edge = ok & merged
+    is_cannot, soft = cannot_links(w - cut, np.asarray(against, float), merged, settings)
     is_cannot &= ok
     a, b, we = pl[is_edge], pr[is_edge], w[is_edge]
     keep = guard(n, a, b, we, pl[is_cannot], pr[is_cannot], settings.max_cluster_size, soft[is_cannot],
-                 support[is_edge] <= 0)
-    label = components(n, a[keep], b[keep])
-    return pd.Series(ids.to_numpy()[label], index=ids, name="cluster")
+                 np.asarray(support, float)[is_edge] <= 0)
+    return components(n, a[keep], b[keep])

@@ -8,41 +8,63 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit.merge._values import _group_join, _text
+from crmkit.merge._values import _concat, _Field, _group_join, _text
 from crmkit.merge.rules import FIELDS, SurvivorshipRules
 from crmkit.schema import CONTACT
 
-class _Frame:
-    """The records, positionally, with the per-record keys every rule needs."""
 
-    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules):
+class _Frame:
+    """The records, positionally, with the per-record keys every rule needs.
+
+    Every field is a :class:`_Field` (codes into its distinct values), so each column is hashed once
+    and all text work (validity, comparison form, lengths, JSON) is done per distinct value.
+    """
+
+    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules, *, checked: bool = False):
         if "record_id" not in records.columns:
             raise CrmkitError("records need a 'record_id' column",
                               hint="add one, e.g. records['record_id'] = records.index.astype(str)")
         self.rid = _text(records["record_id"])
-        if self.rid.isna().any() or self.rid.duplicated().any():
+        if not checked and (self.rid.isna().any() or self.rid.duplicated().any()):
             dup = self.rid[self.rid.duplicated() | self.rid.isna()].iloc[0]
             raise CrmkitError(f"record_id must be unique and filled; {dup!r} is not",
                               column="record_id", hint="number the records before merging")
         n = self.n = len(records)
         self.pos = np.arange(n, dtype=np.int64)
-        missing = pd.Series([None] * n, dtype="str")
-        self.cols = {f: _text(records[f]) if f in records.columns else missing for f in FIELDS}
-        self.notna = {f: self.cols[f].notna().to_numpy() for f in FIELDS}
-        self.file = _text(records["source_file"]) if "source_file" in records.columns else missing
-        self.sheet = (_text(records["source_sheet"]).fillna("") if "source_sheet" in records.columns
-                      else pd.Series([""] * n, dtype="str"))
+        self.fields = {f: _Field(records[f] if f in records.columns else None, n, f) for f in FIELDS}
+        self.notna = {f: self.fields[f].notna for f in FIELDS}
+        src = _Field(records["source_file"] if "source_file" in records.columns else None, n, "source_file")
+        self.file_code, self.files = src.codes, src.uniq        # -1 where missing; files in order of appearance
+        sheet = _Field(records["source_sheet"] if "source_sheet" in records.columns else None, n, "source_sheet")
+        # a missing sheet is "" (one more distinct value, numbered where it first appears)
+        self.sheet_code, order = pd.factorize(np.where(sheet.notna, sheet.codes, len(sheet.uniq)))
+        self.sheet_code = self.sheet_code.astype(np.int64, copy=False)
+        self.sheets = pd.concat([sheet.uniq, pd.Series([""], dtype="str")], ignore_index=True).take(order) \
+            .reset_index(drop=True)
         self.row = (pd.to_numeric(records["source_row"].reset_index(drop=True), errors="coerce")
                     .astype("Int64") if "source_row" in records.columns else pd.Series([pd.NA] * n, dtype="Int64"))
-        dates = self.cols["created_at"].str.slice(0, 19)
-        self.date = pd.factorize(dates, sort=True)[0]  # -1 where missing, else rank
+        created = self.fields["created_at"]
+        self.date = pd.factorize(created.uniq.str.slice(0, 19), sort=True)[0][created.codes] if len(created.uniq) \
+            else np.full(n, -1, np.int64)
+        self.date[created.codes < 0] = -1  # -1 where missing, else rank
         self.complete = np.sum([self.notna[f] for f in CONTACT.field_names], axis=0)
-        fcodes, files = pd.factorize(self.file)
-        self.file_code = fcodes
-        self.first_of_file = pd.Series(np.arange(n))[fcodes >= 0].groupby(fcodes[fcodes >= 0]).first().to_numpy()
-        ranks = np.array([self._priority(f, rules.source_priority) for f in files] +
+        ranks = np.array([self._priority(f, rules.source_priority) for f in self.files] +
                          [len(rules.source_priority)], dtype=np.int64)
-        self.src_rank = ranks[fcodes]
+        self.src_rank = ranks[self.file_code]
+
+    @property
+    def file(self) -> pd.Series:
+        return pd.Series(self.files.array.take(self.file_code, allow_fill=True), dtype="str")
+
+    @property
+    def sheet(self) -> pd.Series:
+        return self.sheets.take(self.sheet_code).reset_index(drop=True)
+
+    def sources(self, rows: np.ndarray) -> dict[str, pd.Series]:
+        """source_file, source_sheet and source_row of the records at ``rows``."""
+        return {"source_file": pd.Series(self.files.array.take(self.file_code[rows], allow_fill=True), dtype="str"),
+                "source_sheet": self.sheets.take(self.sheet_code[rows]).reset_index(drop=True),
+                "source_row": self.row.take(rows).reset_index(drop=True)}
 
     @staticmethod
     def _priority(name: str, patterns: list[str]) -> int:
@@ -52,11 +74,30 @@ class _Frame:
         return len(patterns)
 
     def member_keys(self) -> pd.Series:
-        row = self.row.astype("str").fillna("")
-        keys = self.file.fillna("") + "|" + self.sheet + "|" + row
-        dup = keys.duplicated(keep=False).to_numpy() | self.row.isna().to_numpy()
+        """``source_file|source_sheet|source_row`` per record, with ``|record_id`` added where that key
+        is not unique or the row is missing."""
+        S = len(self.sheets)
+        fcode = np.where(self.file_code >= 0, self.file_code, len(self.files))
+        file = pd.concat([self.files, pd.Series([""], dtype="str")], ignore_index=True)
+        row = self.row.astype("str").fillna("").reset_index(drop=True)
+        keys = _concat([file.take(fcode).reset_index(drop=True), "|", self.sheet, "|", row])
+        missing = self.row.isna().to_numpy()
+        combo = fcode * S + self.sheet_code
+        ucombo = pd.unique(combo)
+        prefixes = _concat([file.take(ucombo // S).reset_index(drop=True), "|",
+                            self.sheets.take(ucombo % S).reset_index(drop=True), "|"])
+        if prefixes.duplicated().any():  # two file|sheet prefixes read the same: compare the texts
+            dup = keys.duplicated(keep=False).to_numpy() | missing
+        else:  # the key is unique exactly when (file, sheet, row) is
+            number = self.row.to_numpy(dtype=np.int64, na_value=-1)
+            span = int(number.max(initial=0)) - int(number.min(initial=0)) + 1
+            if (int(combo.max(initial=0)) + 1) * span < 2 ** 62:  # one integer per (file, sheet, row)
+                key = pd.Series(combo * span + (number - int(number.min(initial=0))))
+                dup = key.duplicated(keep=False).to_numpy() | missing
+            else:  # pragma: no cover - row numbers beyond 2**40
+                dup = pd.DataFrame({"c": combo, "r": number}).duplicated(keep=False).to_numpy() | missing
         if dup.any():
-            keys = keys.where(~dup, keys + "|" + self.rid)
+            keys = keys.where(~dup, _concat([keys, "|", self.rid]))
         return keys
 
 
@@ -82,16 +123,29 @@ def _id_sort(ids: pd.Series) -> np.ndarray:
     return np.lexsort((ids.to_numpy(dtype=object).astype(str), ids.str.len().to_numpy()))
 
 
+class _AlignedIds:
+    """Stored contact ids already in the records' order (a Series on their positions; missing: none)."""
+
+    def __init__(self, ids: pd.Series):
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return int(self.ids.notna().sum())
+
+
 def _apply_existing(fr: _Frame, cc: np.ndarray, existing) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Unite clusters that share an existing contact; pick the surviving id of each."""
     C = int(cc.max(initial=-1)) + 1
     survivor = np.full(C, None, dtype=object)
     none = pd.DataFrame({"id": pd.Series([], dtype="str"), "into": pd.Series([], dtype="str")})
-    if not existing:
+    if existing is None or not len(existing):
         return cc, survivor, none
-    ex = pd.Series(existing, dtype="str")
-    ex.index = ex.index.astype("str")
-    ex = _text(ex.reindex(fr.rid))
+    if isinstance(existing, _AlignedIds):
+        ex = _text(existing.ids.astype("str"))
+    else:
+        ex = pd.Series(existing, dtype="str")
+        ex.index = ex.index.astype("str")
+        ex = _text(ex.reindex(fr.rid))
     has = ex.notna().to_numpy()
     if not has.any():
         return cc, survivor, none
@@ -120,8 +174,23 @@ def _apply_existing(fr: _Frame, cc: np.ndarray, existing) -> tuple[np.ndarray, n
     return cc, survivor, merged
 
 
-def _hash_ids(keys: list[str], width: int = 12) -> np.ndarray:
-    return np.array(["C" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:width] for k in keys], dtype=object)
+def _hash_ids(keys, width: int = 12) -> np.ndarray:
+    sha1 = hashlib.sha1
+    return np.array(["C" + sha1(k.encode("utf-8")).hexdigest()[:width] for k in keys], dtype=object)
+
+
+def _by_cluster_then_key(cluster: np.ndarray, keys: pd.Series) -> np.ndarray:
+    """Positions ordering the rows by cluster, then key text (keys are unique)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pandas without pyarrow
+        return np.lexsort((pd.factorize(keys, sort=True)[0], cluster))
+    text = pa.array(keys.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    table = pa.table({"c": pa.array(cluster), "k": text})
+    return pc.sort_indices(table, sort_keys=[("c", "ascending"), ("k", "ascending")]).to_numpy()
 
 
 def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndarray) -> np.ndarray:
@@ -137,14 +206,15 @@ def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndar
     ids[cc[single]] = _hash_ids(keys[single].tolist())
     multi = np.flatnonzero(want[cc] & (size[cc] > 1))
     if len(multi):
-        kcodes = pd.factorize(keys.take(multi), sort=True)[0]
-        order = np.lexsort((kcodes, cc[multi]))
-        rows = multi[order]
+        rows = multi[_by_cluster_then_key(cc[multi], keys.take(multi).reset_index(drop=True))]
         codes, joined = _group_join(cc[rows], keys.take(rows), "\n")
         ids[codes] = _hash_ids(joined)
     hashed = pd.Series(ids[need])
     clash = hashed.duplicated(keep=False).to_numpy()
-    if clash.any():  # 48-bit collision: both contacts get a longer digest
+    kept = survivor[pd.notna(survivor)]
+    if len(kept):  # a stored id kept by another contact (made once from a record that is now here)
+        clash = clash | hashed.isin(set(kept)).to_numpy()
+    if clash.any():  # 48-bit collision, or a kept id: these contacts get a longer digest
         for c in need[clash]:
             members = np.sort(keys[cc == c].to_numpy(dtype=object).astype(str))
             ids[c] = _hash_ids(["\n".join(members)], width=20)[0]

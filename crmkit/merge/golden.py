@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit.merge._records import _apply_existing, _cluster_codes, _contact_ids, _Frame
+from crmkit.merge._records import _AlignedIds, _apply_existing, _cluster_codes, _contact_ids, _Frame
 from crmkit.merge._values import (_NO_CONFLICT, _VALID, _arrow, _concat, _from_arrow, _group_join,
-                                  _group_starts, _json_texts, _Values)
+                                  _group_starts, _json_texts, _Subset, _Values)
 from crmkit.merge.rules import _COMBINING, FIELDS, SurvivorshipRules
 from crmkit.schema import CONTACT_COLUMNS
 
@@ -32,6 +32,7 @@ class MergeResult:
     conflicts: fields where members disagreed, with all values and their sources as JSON
     merged_ids: existing contact ids absorbed into another existing id
     rules: the rules used, so the run can be replayed
+    contact_rows: per record (membership order), the row of its contact in ``contacts``
     """
 
     contacts: pd.DataFrame
@@ -41,6 +42,7 @@ class MergeResult:
     conflicts: pd.DataFrame
     merged_ids: pd.DataFrame
     rules: SurvivorshipRules
+    contact_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class _Labels:
@@ -53,13 +55,13 @@ class _Labels:
         return self.names.index(name)
 
 
-def _rule_keys(rule: str, fr: _Frame, cand: np.ndarray, vals: _Values, norm: np.ndarray,
+def _rule_keys(rule: str, fr: _Frame, cand: np.ndarray, vals: _Values | _Subset, norm: np.ndarray,
                c: np.ndarray) -> list[np.ndarray]:
     """Sort keys (smaller = better) of one rule for the candidate rows."""
     if rule == "most_frequent":
         combined = c * (int(norm.max(initial=0)) + 1) + norm
-        _, inv, counts = np.unique(combined, return_inverse=True, return_counts=True)
-        return [-counts[inv]]
+        inv = pd.factorize(combined)[0]
+        return [-np.bincount(inv)[inv]]
     d = fr.date[cand]
     if rule == "most_recent":
         return [np.where(d < 0, 1, -d), -cand]
@@ -76,6 +78,40 @@ def _rule_keys(rule: str, fr: _Frame, cand: np.ndarray, vals: _Values, norm: np.
     return [cand]  # first_non_empty
 
 
+def _lex_order(keys: list[np.ndarray]) -> np.ndarray:
+    """``np.lexsort(tuple(reversed(keys)))`` (first key most significant, stable): consecutive keys are
+    packed into as few int64 words as their value ranges allow, and a key that is already unique per row
+    (a position) ends the sort, since later keys cannot reorder anything."""
+    words: list[np.ndarray] = []
+    word, bits, unique = None, 0, False
+    for k in keys:
+        k = np.asarray(k, np.int64)
+        lo = int(k.min(initial=0))
+        width = max(int(k.max(initial=0)) - lo, 0).bit_length()
+        if word is not None and bits + width <= 62:
+            word = (word << width) | (k - lo)
+            bits += width
+        else:
+            if word is not None:
+                words.append(word)
+            word, bits = k - lo, width
+        if _is_position_key(k):
+            unique = True
+            break
+    words.append(word)
+    if len(words) == 1:  # a word holding a position is unique per row: any sort gives the same order
+        return np.argsort(words[0], kind="quicksort" if unique else "stable")
+    return np.lexsort(tuple(reversed(words)))
+
+
+def _is_position_key(k: np.ndarray) -> bool:
+    """True for a key that is strictly monotone (the candidate positions, or their negation)."""
+    if len(k) < 2:
+        return True
+    d = np.diff(k)
+    return bool((d > 0).all() or (d < 0).all())
+
+
 @dataclass
 class _Chosen:
     win: np.ndarray            # per contact: record position of the golden value, -1 if none
@@ -86,6 +122,8 @@ class _Chosen:
 
 def _select(name: str, chain: list[str], fr: _Frame, cc: np.ndarray, multi_rows: np.ndarray,
             C: int, lab: _Labels) -> _Chosen:
+    """The winning record of each multi-member contact for one field, the rule that decided it, and the
+    members of contacts whose values disagree. ``multi_rows`` are sorted by contact."""
     notna = fr.notna[name]
     win = np.full(C, -1, np.int64)
     rule = np.full(C, lab("single_source"), np.int16)
@@ -93,7 +131,7 @@ def _select(name: str, chain: list[str], fr: _Frame, cc: np.ndarray, multi_rows:
     cand = multi_rows[notna[multi_rows]]
     if not len(cand):
         return _Chosen(win, rule, empty, empty)
-    vals = _Values(fr.cols[name].take(cand), name)
+    vals = _Subset(fr.fields[name], cand)
     norm = vals.norm_codes()
     c = cc[cand]
     keys, labels = [], []
@@ -106,21 +144,28 @@ def _select(name: str, chain: list[str], fr: _Frame, cc: np.ndarray, multi_rows:
         labels += [r] * len(ks)
     keys += [fr.src_rank[cand], cand]
     labels += ["source_priority", "source_order"]
-    order = np.lexsort(tuple(reversed([c] + keys)))
-    cs = c[order]
-    starts = _group_starts(cs)
-    grp = np.cumsum(np.r_[True, cs[1:] != cs[:-1]]) - 1
-    winners = order[starts]
-    contact = cs[starts]
+    word = _packed(keys, cand)
+    if word is None:  # keys too wide for one integer: sort the rows by contact, then keys
+        order = _lex_order([c] + keys)
+        cand, c, norm, keys = cand[order], c[order], norm[order], [k[order] for k in keys]
+        word = np.arange(len(cand), dtype=np.int64)  # the rank in that order
+    # per contact (a run of equal c), the best row is the one with the smallest key word, and the
+    # runner-up the best among the rows whose value differs from the winner's
+    starts = _group_starts(c)
+    grp = np.cumsum(np.r_[True, c[1:] != c[:-1]]) - 1
+    winners = np.flatnonzero(word == np.minimum.reduceat(word, starts)[grp])
+    contact = c[starts]
     win[contact] = cand[winners]
-    sizes = np.diff(np.r_[starts, len(cs)])
+    sizes = np.diff(np.r_[starts, len(c)])
     rule[contact] = np.where(sizes == 1, lab("only_value"), lab("agreed"))
-    ns = norm[order]
-    differs = np.flatnonzero(ns != ns[starts][grp])
-    if not len(differs):
+    differs = norm != norm[winners][grp]
+    if not differs.any():
         return _Chosen(win, rule, empty, empty)
-    rgrp, first = np.unique(grp[differs], return_index=True)
-    runners = order[differs[first]]
+    top = np.iinfo(np.int64).max
+    masked = np.where(differs, word, top)
+    runner_word = np.minimum.reduceat(masked, starts)
+    rgrp = np.flatnonzero(runner_word < top)
+    runners = np.flatnonzero(differs & (masked == runner_word[grp]))
     wk = np.vstack([k[winners[rgrp]] for k in keys])
     rk = np.vstack([k[runners] for k in keys])
     decided = np.argmax(wk != rk, axis=0)
@@ -129,13 +174,31 @@ def _select(name: str, chain: list[str], fr: _Frame, cc: np.ndarray, multi_rows:
     in_conflict = np.zeros(len(starts), bool)
     in_conflict[rgrp] = True
     rows = in_conflict[grp]
-    return _Chosen(win, rule, cand[order][rows], cs[rows])
+    return _Chosen(win, rule, cand[rows], c[rows])
+
+
+def _packed(keys: list[np.ndarray], positions: np.ndarray) -> np.ndarray | None:
+    """The keys (first most significant) packed into one int64 per row whose order is their lexicographic
+    order, up to the first key that is unique per row (± the positions); None when that takes more than
+    62 bits."""
+    word, bits = None, 0
+    for k in keys:
+        k = np.asarray(k, np.int64)
+        lo = int(k.min(initial=0))
+        width = max(int(k.max(initial=0)) - lo, 0).bit_length()
+        if bits + width > 62:
+            return None
+        word = (k - lo) if word is None else (word << width) | (k - lo)
+        bits += width
+        if np.array_equal(np.abs(k), positions):
+            return word
+    return None
 
 
 def _combine(name: str, how: str, fr: _Frame, cc: np.ndarray, multi_rows: np.ndarray):
     """Golden values (contact codes, texts) and contributing (contact, record) rows of a combining rule."""
     cand = multi_rows[fr.notna[name][multi_rows]]
-    vals = fr.cols[name].take(cand).reset_index(drop=True)
+    vals = fr.fields[name].take(cand)
     if how == "union":
         arr, pc = _arrow(vals)
         if arr is None:  # pragma: no cover
@@ -181,14 +244,32 @@ def merge(records: pd.DataFrame, clusters: pd.Series | None, rules: Survivorship
     rules = rules or SurvivorshipRules()
     rules.validate()
     fr = _Frame(records, rules)
-    cc = _cluster_codes(fr, clusters)
+    return _merge_frame(fr, _cluster_codes(fr, clusters), rules, existing)
+
+
+def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRules | None = None, *,
+                 existing: Mapping[str, str] | pd.Series | None = None, existing_aligned: bool = False) -> MergeResult:
+    """:func:`merge` for callers that hold unique, filled record ids and one cluster number per record
+    (positionally, numbered in order of first appearance), as the link stage does. With
+    ``existing_aligned``, ``existing`` is a Series of stored contact ids in the records' order (None: none)."""
+    rules = rules or SurvivorshipRules()
+    rules.validate()
+    fr = _Frame(records, rules, checked=True)
+    if existing_aligned and existing is not None:
+        existing = _AlignedIds(existing)
+    return _merge_frame(fr, np.asarray(codes, np.int64), rules, existing)
+
+
+def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing) -> MergeResult:
     existing_map = existing.to_dict() if isinstance(existing, pd.Series) else existing
     cc, survivor, merged_ids = _apply_existing(fr, cc, existing_map)
     C = int(cc.max(initial=-1)) + 1
     size = np.bincount(cc, minlength=C)
     multi_rows = np.flatnonzero(size[cc] > 1)
+    multi_rows = multi_rows[np.argsort(cc[multi_rows], kind="stable")]  # by contact (then position)
     single_rows = np.flatnonzero(size[cc] == 1)
     ids = _contact_ids(fr, cc, size, survivor)
+    id_text = pd.Series(ids, dtype="str")
     lab = _Labels()
 
     golden: dict[str, pd.Series] = {}
@@ -219,7 +300,7 @@ def merge(records: pd.DataFrame, clusters: pd.Series | None, rules: Survivorship
     for name in FIELDS:
         if name in chosen:
             ch = chosen[name]
-            golden[name] = pd.Series(fr.cols[name].array.take(ch.win, allow_fill=True))
+            golden[name] = fr.fields[name].take(ch.win)
             has = np.flatnonzero(ch.win >= 0)
             lineage_parts.append((name, has, ch.win[has], ch.rule[has]))
             if name not in _NO_CONFLICT and len(ch.conflict_rows):
@@ -229,140 +310,209 @@ def merge(records: pd.DataFrame, clusters: pd.Series | None, rules: Survivorship
         win = np.full(C, -1, np.int64)
         s = single_rows[fr.notna[name][single_rows]]
         win[cc[s]] = s
-        values = fr.cols[name].array.take(win, allow_fill=True).to_numpy(dtype=object)
+        values = fr.fields[name].take(win).to_numpy(dtype=object)
         codes, joined, lc, lr = _combine(name, how, fr, cc, multi_rows)
         values[codes] = joined
         golden[name] = pd.Series(values, dtype="str")
         lineage_parts.append((name, cc[s], s, np.full(len(s), lab("single_source"), np.int16)))
         lineage_parts.append((name, lc, lr, np.full(len(lc), lab(how), np.int16)))
 
-    values, emails, phones = _multi_values(fr, cc, C, chosen, ids)
-    contacts = pd.DataFrame({"contact_id": pd.Series(ids, dtype="str"), **golden,
-                             "emails": emails, "phones": phones})
+    values, emails, phones = _multi_values(fr, cc, C, chosen, id_text)
+    contacts = pd.DataFrame({"contact_id": id_text, **golden, "emails": emails, "phones": phones})
     contacts["n_records"] = size
     fc = fr.file_code >= 0
-    pairs = np.unique(cc[fc] * (int(fr.file_code.max(initial=0)) + 1) + fr.file_code[fc])
-    contacts["n_sources"] = np.bincount(pairs // (int(fr.file_code.max(initial=0)) + 1), minlength=C)
+    F = int(fr.file_code.max(initial=0)) + 1
+    pairs = pd.unique(cc[fc] * F + fr.file_code[fc])  # distinct (contact, file)
+    contacts["n_sources"] = np.bincount(pairs // F, minlength=C)
     contacts = contacts[CONTACT_OUTPUT_COLUMNS]
-    membership = pd.DataFrame({"record_id": fr.rid, "contact_id": pd.Series(ids[cc], dtype="str")})
+    membership = pd.DataFrame({"record_id": fr.rid, "contact_id": id_text.take(cc).reset_index(drop=True)})
     return MergeResult(
         contacts=contacts,
         membership=membership,
-        lineage=_lineage(fr, ids, lineage_parts, lab),
+        lineage=_lineage(fr, id_text, lineage_parts, lab),
         values=values,
-        conflicts=_conflicts(fr, ids, golden, chosen, conflict_parts, lab),
+        conflicts=_conflicts(fr, id_text, golden, chosen, conflict_parts, lab),
         merged_ids=merged_ids,
         rules=rules,
+        contact_rows=cc,
     )
 
 
-def _sources(fr: _Frame, rows: np.ndarray) -> dict[str, pd.Series]:
-    return {"source_file": fr.file.take(rows).reset_index(drop=True),
-            "source_sheet": fr.sheet.take(rows).reset_index(drop=True),
-            "source_row": fr.row.take(rows).reset_index(drop=True)}
+def _part_values(fr: _Frame, parts: list, order: np.ndarray) -> pd.Series:
+    """The field values of concatenated (field, ..., record positions, ...) parts, reordered by ``order``:
+    one take from the parts' distinct values, no per-part text copies."""
+    offsets, uniq, codes = 0, [], []
+    for p in parts:
+        f = fr.fields[p[0]]
+        codes.append(np.where(f.codes[p[2]] >= 0, f.codes[p[2]] + offsets, -1))
+        uniq.append(f.uniq)
+        offsets += len(f.uniq)
+    if not parts:
+        return pd.Series([], dtype="str")
+    codes = np.concatenate(codes)[order]
+    uniq = pd.concat(uniq, ignore_index=True) if offsets else pd.Series([], dtype="str")
+    return pd.Series(uniq.array.take(codes, allow_fill=True), dtype="str")
 
 
-def _lineage(fr: _Frame, ids: np.ndarray, parts: list, lab: _Labels) -> pd.DataFrame:
+def _lineage(fr: _Frame, ids: pd.Series, parts: list, lab: _Labels) -> pd.DataFrame:
     c = np.concatenate([p[1] for p in parts]).astype(np.int64)
     rows = np.concatenate([p[2] for p in parts]).astype(np.int64)
     rule = np.concatenate([p[3] for p in parts]).astype(np.int16)
     fcode = np.concatenate([np.full(len(p[1]), FIELDS.index(p[0]), np.int16) for p in parts])
-    order = np.argsort(c, kind="stable")
-    value = pd.concat([fr.cols[p[0]].take(p[2]) for p in parts], ignore_index=True).take(order)
+    order = _by_contact([p[1] for p in parts], len(ids))
+    value = _part_values(fr, parts, order)
     rows = rows[order]
-    files = fr.file.array.take(fr.first_of_file)
-    sheet_codes, sheets = pd.factorize(fr.sheet)
     return pd.DataFrame({  # long table: repeated texts as categoricals
-        "contact_id": pd.Series(ids, dtype="str").take(c[order]).reset_index(drop=True),
+        "contact_id": ids.take(c[order]).reset_index(drop=True),
         "field": pd.Categorical.from_codes(fcode[order], categories=FIELDS),
-        "value": value.reset_index(drop=True),
-        "source_file": pd.Categorical.from_codes(fr.file_code[rows], categories=pd.Index(files, dtype="str")),
-        "source_sheet": pd.Categorical.from_codes(sheet_codes[rows], categories=pd.Index(sheets, dtype="str")),
+        "value": value,
+        "source_file": pd.Categorical.from_codes(fr.file_code[rows], categories=pd.Index(fr.files, dtype="str")),
+        "source_sheet": pd.Categorical.from_codes(fr.sheet_code[rows], categories=pd.Index(fr.sheets, dtype="str")),
         "source_row": fr.row.take(rows).reset_index(drop=True),
         "rule": pd.Categorical.from_codes(rule[order], categories=lab.names),
     })[LINEAGE_COLUMNS]
 
 
-def _conflicts(fr: _Frame, ids: np.ndarray, golden: dict, chosen: dict, parts: list,
+def _by_contact(parts: list[np.ndarray], C: int) -> np.ndarray:
+    """``np.argsort(np.concatenate(parts), kind="stable")`` for parts that are each sorted (contact codes
+    below ``C``), by counting: no sort of all rows."""
+    if any(len(p) > 1 and (np.diff(p) < 0).any() for p in parts):
+        return np.argsort(np.concatenate(parts), kind="stable")
+    total = np.zeros(C + 1, np.int64)
+    counts = []
+    for p in parts:
+        counts.append(np.bincount(p, minlength=C).astype(np.int64))
+        total[1:] += counts[-1]
+    next_at = np.cumsum(total)[:-1]  # per contact, where its next row goes
+    dest = []
+    for p, k in zip(parts, counts):
+        if len(p):
+            first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+            rank = np.arange(len(p)) - np.repeat(first, np.diff(np.r_[first, len(p)]))
+            dest.append(next_at[p] + rank)
+        next_at = next_at + k
+    dest = np.concatenate(dest) if dest else np.zeros(0, np.int64)
+    order = np.empty(len(dest), np.int64)
+    order[dest] = np.arange(len(dest))
+    return order
+
+
+def _conflicts(fr: _Frame, ids: pd.Series, golden: dict, chosen: dict, parts: list,
                lab: _Labels) -> pd.DataFrame:
+    """One row per (contact, field) whose members disagree: all their values with sources as JSON, the
+    chosen one and the rule; ordered by contact id, then field."""
     if not parts:
         empty = pd.Series([], dtype="str")
         return pd.DataFrame({c: empty for c in CONFLICT_COLUMNS})
+    F = len(FIELDS)
     fcode = np.concatenate([np.full(len(p[1]), FIELDS.index(p[0]), np.int64) for p in parts])
     c = np.concatenate([p[1] for p in parts])
     rows = np.concatenate([p[2] for p in parts])
-    order = np.lexsort((rows, c, fcode))
+    having = np.unique(c)  # the contacts with a conflict, ranked by their id text
+    rank = np.zeros(len(ids), np.int64)
+    rank[having[_text_order(ids.take(having).reset_index(drop=True))]] = np.arange(len(having))
+    order = np.lexsort((rows, fcode, rank[c]))
+    value = _part_values(fr, parts, order)
     fcode, c, rows = fcode[order], c[order], rows[order]
-    value = pd.concat([fr.cols[p[0]].take(p[2]) for p in parts], ignore_index=True).take(order)
+    src = fr.sources(rows)
     entry = _concat([
-        '{"value": ', _json_texts(value.reset_index(drop=True)),
-        ', "source_file": ', _json_texts(fr.file.take(rows).reset_index(drop=True)),
-        ', "source_sheet": ', _json_texts(fr.sheet.take(rows).reset_index(drop=True)),
-        ', "source_row": ', fr.row.take(rows).astype("str").fillna("null").reset_index(drop=True), "}"])
-    keys, joined = _group_join(fcode * len(ids) + c, entry, ", ")
-    fc, cc = keys // len(ids), keys % len(ids)
-    chosen_value = np.empty(len(keys), dtype=object)
+        '{"value": ', _json_texts(value),
+        ', "source_file": ', _json_texts(src["source_file"]),
+        ', "source_sheet": ', _json_texts(src["source_sheet"]),
+        ', "source_row": ', src["source_row"].astype("str").fillna("null"), "}"])
+    keys, joined = _group_join(rank[c] * F + fcode, entry, ", ", arrow=True)
+    fc = keys % F
+    starts = _group_starts(rank[c] * F + fcode)
+    cc = c[starts]
+    # the chosen value of each (contact, field): the winner's value, taken from the fields' distinct values
+    names = [FIELDS[f] for f in np.unique(fc)]
+    offset = dict(zip(names, np.cumsum([0] + [len(fr.fields[n].uniq) for n in names])))
+    code = np.full(len(keys), -1, np.int64)
     rule = np.empty(len(keys), dtype=np.int16)
-    for f in np.unique(fc):
-        m = fc == f
-        name = FIELDS[f]
-        chosen_value[m] = golden[name].to_numpy(dtype=object)[cc[m]]
+    for name in names:
+        m = fc == FIELDS.index(name)
+        win = chosen[name].win[cc[m]]
+        own = np.where(win >= 0, fr.fields[name].codes[np.maximum(win, 0)], -1)
+        code[m] = np.where(own >= 0, own + offset[name], -1)
         rule[m] = chosen[name].rule[cc[m]]
-    out = pd.DataFrame({
-        "contact_id": pd.Series(ids[cc], dtype="str"),
+    uniq = pd.concat([fr.fields[n].uniq for n in names], ignore_index=True)
+    return pd.DataFrame({
+        "contact_id": ids.take(cc).reset_index(drop=True),
         "field": pd.Categorical.from_codes(fc, categories=FIELDS),
-        "values": "[" + pd.Series(joined, dtype="str") + "]",
-        "chosen": pd.Series(chosen_value, dtype="str"),
+        "values": _concat(["[", joined, "]"]),
+        "chosen": pd.Series(uniq.array.take(code, allow_fill=True), dtype="str"),
         "rule": pd.Categorical.from_codes(rule, categories=lab.names),
     })
-    return out.sort_values(["contact_id", "field"], kind="stable", ignore_index=True)
 
 
-def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: np.ndarray):
+def _text_order(values: pd.Series) -> np.ndarray:
+    """Positions that sort text values as pandas sorts a str column (by code point; missing last)."""
+    arr, pc = _arrow(values)
+    if arr is None:  # pragma: no cover
+        return np.argsort(values.to_numpy(dtype=object), kind="stable")
+    return pc.array_sort_indices(arr, null_placement="at_end").to_numpy()
+
+
+def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Series):
     """The values frame and the '; '-joined emails/phones columns (valid values only, primary first).
 
     The golden email/phone is primary when valid; a contact without a valid phone gets its golden
     mobile as primary phone.
     """
-    frames, joined_columns = [], []
+    parts, joined_columns = [], []
     for field_name, columns in (("email", ["email"]), ("phone", ["phone", "mobile"])):
-        rows = np.concatenate([np.flatnonzero(fr.notna[col]) for col in columns])
-        k = np.concatenate([np.full(int(fr.notna[col].sum()), i, np.int8) for i, col in enumerate(columns)])
-        value = pd.concat([fr.cols[col][fr.notna[col]] for col in columns], ignore_index=True)
-        vals = _Values(value, field_name)
-        norm = np.where(vals.valid(), vals.norm_codes(), -1)
+        fields = [fr.fields[col] for col in columns]
+        # comparison codes shared by the columns of a field (phone and mobile compare as one), -1: invalid
+        normed = [f.norm_factorized(field_name) for f in fields]
+        if len(fields) == 1:
+            norm_u = [normed[0][0]]
+        else:  # one numbering over the columns' distinct comparison forms
+            joint = pd.factorize(pd.concat([forms for _, forms in normed], ignore_index=True))[0].astype(np.int64)
+            at = np.cumsum([0] + [len(forms) for _, forms in normed])
+            norm_u = [joint[a:a + len(forms)][codes] for (codes, forms), a in zip(normed, at)]
+        starts = np.cumsum([0] + [len(f.uniq) for f in fields])
+        norm_u = [np.where(f.valid_per_unique(field_name), nu, -1) for f, nu in zip(fields, norm_u)]
+        rows = np.concatenate([np.flatnonzero(f.notna) for f in fields])
+        k = np.concatenate([np.full(int(f.notna.sum()), i, np.int8) for i, f in enumerate(fields)])
+        ucode = np.concatenate([f.codes[f.notna] + a for f, a in zip(fields, starts)])  # into the joined uniques
+        norm = np.concatenate([nu[f.codes[f.notna]] for f, nu in zip(fields, norm_u)])
         primary_row = np.full(C, -1, np.int64)
         primary_k = np.full(C, -1, np.int8)
         primary_norm = np.full(C, -1, np.int64)
         for i, col in reversed(list(enumerate(columns))):  # the first column wins
-            by_row = np.full(fr.n, -1, np.int64)
-            by_row[rows[k == i]] = norm[k == i]
             win = chosen[col].win
-            code = np.where(win >= 0, by_row[np.maximum(win, 0)], -1)
+            wcode = np.where(win >= 0, fields[i].codes[np.maximum(win, 0)], -1) if fr.n else win
+            code = np.append(norm_u[i], -1)[wcode]  # -1 (no winner) takes the trailing -1
             use = code >= 0
             primary_row[use], primary_k[use], primary_norm[use] = win[use], i, code[use]
         keep = norm >= 0
-        rows, k, norm, value = rows[keep], k[keep], norm[keep], value[keep].reset_index(drop=True)
+        rows, k, norm, ucode = rows[keep], k[keep], norm[keep], ucode[keep]
         c = cc[rows]
         rank = np.where(norm == primary_norm[c], np.where((rows == primary_row[c]) & (k == primary_k[c]), 0, 1), 2)
         order = np.lexsort((k, rows, rank, c))
         first = ~pd.Series(c[order] * (int(norm.max(initial=0)) + 1) + norm[order]).duplicated().to_numpy()
         order = order[first]
-        codes, joined = _group_join(c[order], value.take(order), "; ")
-        column = np.full(C, None, dtype=object)
-        column[codes] = joined
-        joined_columns.append(pd.Series(column, dtype="str"))
-        frames.append(pd.DataFrame({
-            "_c": c[order],
-            "contact_id": pd.Series(ids, dtype="str").take(c[order]).reset_index(drop=True),
-            "field": pd.Series([field_name] * len(order), dtype="str"),
-            "value": value.take(order).reset_index(drop=True),
-            "is_primary": rank[order] < 2,
-            **_sources(fr, rows[order]),
-        }))
-    values = pd.concat(frames, ignore_index=True)
-    values = values.iloc[np.argsort(values["_c"].to_numpy(), kind="stable")]
-    return values.reset_index(drop=True)[VALUE_COLUMNS], joined_columns[0], joined_columns[1]
+        uniq = pd.concat([f.uniq for f in fields], ignore_index=True)
+        value = pd.Series(uniq.array.take(ucode[order]), dtype="str")
+        codes, joined = _group_join(c[order], value, "; ", arrow=True)
+        at = np.full(C, -1, np.int64)
+        at[codes] = np.arange(len(codes))
+        joined_columns.append(pd.Series(joined.array.take(at, allow_fill=True), dtype="str"))
+        parts.append((c[order], value, rank[order] < 2, rows[order]))
+    # both fields' rows, ordered by contact (email rows first)
+    c = np.concatenate([p[0] for p in parts])
+    at = np.argsort(c, kind="stable")
+    rows = np.concatenate([p[3] for p in parts])[at]
+    field_names = pd.Series(["email", "phone"], dtype="str")
+    is_phone = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p[0]) for p in parts])[at]
+    values = pd.DataFrame({
+        "contact_id": ids.take(c[at]).reset_index(drop=True),
+        "field": field_names.take(is_phone).reset_index(drop=True),
+        "value": pd.concat([p[1] for p in parts], ignore_index=True).take(at).reset_index(drop=True),
+        "is_primary": np.concatenate([p[2] for p in parts])[at],
+        **fr.sources(rows),
+    })
+    return values[VALUE_COLUMNS], joined_columns[0], joined_columns[1]
 
 
 def unmerge_records(records: pd.DataFrame, membership: pd.DataFrame | pd.Series, contact_id: str, *,
