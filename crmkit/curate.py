@@ -58,11 +58,12 @@ def rebuild(store: Store | str | Path, *, new_decisions: pd.DataFrame | None = N
         if drop_batch not in set(ex["batches"]["batch_id"]):
             raise CrmkitError(f"no import batch {drop_batch!r} in this store", file=store.target,
                               hint="list batches with `crmkit batches STORE`")
-        for name in ("source_rows", "contact_records", "deals", "orders", "issues", "match_pairs"):
+        for name in ("source_rows", "contact_records", "deals", "orders", "issues"):
             if "batch_id" in ex[name]:
                 ex[name] = ex[name][ex[name]["batch_id"] != drop_batch]
         keep_src = set(ex["source_rows"]["source_record_id"])
         ex["extra_fields"] = ex["extra_fields"][ex["extra_fields"]["record_id"].isin(keep_src)]
+        # pairs are re-stamped by every run: drop those that touch a record that is gone, not by batch
         rec = set(ex["contact_records"]["record_id"])
         ex["match_pairs"] = ex["match_pairs"][ex["match_pairs"]["record_id_l"].isin(rec)
                                               & ex["match_pairs"]["record_id_r"].isin(rec)]
