@@ -1,6 +1,7 @@
 """Helpers of the link stage that work on whole id columns and build its output tables.
 
-Record ids are looked up once, by a hash table over Arrow text (:class:`_Positions`); pair tables are
+Row ids are content hashes (:func:`_hash_ids`: the same input row gives the same id run after run);
+record ids are looked up once, by a hash table over Arrow text (:class:`_Positions`); pair tables are
 filtered against decision sets only where an id can match; explanations, merge history and kept store
 tags are built as columns (Arrow string kernels), not row by row.
 """
@@ -12,6 +13,14 @@ import numpy as np
 import pandas as pd
 
 from crmkit.store import TABLE_COLUMNS
+
+
+def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
+    """Stable ids from row content (same input row → same id, run after run)."""
+    h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
+    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
+    return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
 
 
 def _arrow_text(values: pd.Series):

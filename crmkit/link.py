@@ -15,8 +15,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from crmkit._link_tables import (_arrow_text, _columns, _explanations, _has_duplicates, _isin, _keep_store_tags,
-                                 _merge_history, _not_in_pairs, _Positions)
+from crmkit._link_tables import (_arrow_text, _columns, _explanations, _has_duplicates, _hash_ids, _isin,
+                                 _keep_store_tags, _merge_history, _not_in_pairs, _Positions)
 from crmkit.store import TABLE_COLUMNS
 
 RECORD_COLUMNS = [c for c in TABLE_COLUMNS["contact_records"] if c not in ("contact_id", "batch_id")]
@@ -53,13 +53,6 @@ def _norm_name(s: pd.Series) -> pd.Series:
 def _valid_email(s: pd.Series) -> pd.Series:
     s = s.astype("string")
     return s.where(s.str.match(_VALID_EMAIL, na=False))
-
-
-def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
-    h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
-    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
-    return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
 
 
 def derive_customer_records(rows: pd.DataFrame, entity: str) -> tuple[pd.DataFrame, pd.Series]:

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from crmkit._link_tables import _hash_ids, _isin
 from crmkit.clean import clean as clean_frame
 from crmkit.errors import CrmkitError
 from crmkit.mapping import Mapping, apply_mapping, map_sheets
@@ -69,14 +70,6 @@ class MigrationResult:
 
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
-    """Stable ids from row content (same input row → same id, run after run)."""
-    h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
-    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
-    return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
 
 
 def _raw_json(raw: RawSheet) -> list[str]:
@@ -418,28 +411,6 @@ def _release_freed_memory() -> None:
     except ImportError:  # pragma: no cover - text without pyarrow: freed through malloc
         return
     pa.default_memory_pool().release_unused()
-
-
-def _isin(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """``values.isin(known)`` for text ids, as a bool array: pyarrow's hash lookup when it can (pandas'
-    own isin on pyarrow-backed text goes through a Python object per value: many times slower)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - pandas' text without pyarrow
-        pa = None
-    if pa is not None:
-        def text(s: pd.Series):
-            arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else \
-                pa.array(s.to_numpy(dtype=object), from_pandas=True)
-            arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-            return arr.cast(pa.large_string())
-
-        try:
-            return pc.is_in(text(values), value_set=text(known)).to_numpy(zero_copy_only=False).astype(bool)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            pass  # not all text: compare as Python objects
-    return values.astype(object).isin(known.astype(object)).to_numpy(dtype=bool)
 
 
 _ISSUE_KEY = ["source_file", "source_sheet", "source_row", "column", "value", "problem"]
