@@ -7,6 +7,7 @@ orders then point at the contact their derived record was merged into.
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -216,9 +217,13 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
 
     ``pairs`` replays stored match pairs instead of matching again (used after a manual decision).
     Past matching, everything works on record positions (one hash lookup of the pair ids), not on
-    record id texts.
+    record id texts. Large runs share the work with a forked second process (:mod:`crmkit._fork`):
+    clustering and explanations while the records are read, contact ids and merge history while the golden
+    values are chosen, conflicts and multi-values while lineage, deals, orders and pairs are linked here;
+    ``CRMKIT_WORKERS=0`` does it all here, with the same results.
     """
-    from crmkit.merge.golden import _merge_coded
+    from crmkit._fork import Beside
+    from crmkit.merge.golden import _merge_coded, _read_records
 
     say = progress or (lambda s, f: None)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -253,101 +258,135 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
         pairs = find_duplicates(records, settings)
         trained = getattr(pairs, "attrs", {}).get("settings")
         settings_json = json.loads(trained.to_json()) if trained is not None else json.loads(settings.to_json())
+    # pandas deep-copies a frame's attrs (the matcher's trained settings) into every frame derived from it:
+    # work on the pairs without them; the tables made from the pairs get them back at the end
+    pairs_attrs = pairs.attrs
+    if pairs_attrs:
+        pairs = pairs.copy(deep=False)
+        pairs.attrs = {}
     say("clustering", 0.6)
     never_keys = set(zip(never["record_id_l"], never["record_id_r"])) | set(zip(never["record_id_r"], never["record_id_l"]))
     hard = pd.concat([forced, must], ignore_index=True)
     hard = hard[_not_in_pairs(hard["record_id_l"], hard["record_id_r"], never_keys)] if len(hard) else hard
     n = len(records)
     positions = _Positions(records["record_id"])
-    pair_l, pair_r, hard_l, hard_r, never_l, never_r, forced_l, forced_r = positions.of(
-        pairs["record_id_l"], pairs["record_id_r"], hard["record_id_l"], hard["record_id_r"],
-        never["record_id_l"], never["record_id_r"], forced["record_id_l"], forced["record_id_r"])
-    auto = np.flatnonzero((pairs["decision"] == "merge").to_numpy(dtype=bool)) if len(pairs) else np.zeros(0, np.int64)
-    auto = auto[_not_in_pairs(pairs["record_id_l"].take(auto), pairs["record_id_r"].take(auto), never_keys)]
-    if dedupe:
-        label = _cluster_labels(pairs, auto, pair_l, pair_r, hard_l, hard_r, n)
-    else:
-        label = _components(n, hard_l, hard_r)
-    label = _apply_never(label, (np.concatenate([pair_l[auto], hard_l]), np.concatenate([pair_r[auto], hard_r])),
-                         (never_l, never_r), (hard_l, hard_r))
+    explain = len(pairs) and not ("explanation" in pairs and not any(c.startswith("weight_") for c in pairs.columns))
+
+    def clustered() -> tuple:
+        """Positions of the pairs' records, the cluster of each record (never-pairs applied), the stored contact
+        id each record keeps, and the pairs' explanations: in a second process when the run is large, while
+        this one reads the records' values for the merge."""
+        pair_l, pair_r, hard_l, hard_r, never_l, never_r, forced_l, forced_r = positions.of(
+            pairs["record_id_l"], pairs["record_id_r"], hard["record_id_l"], hard["record_id_r"],
+            never["record_id_l"], never["record_id_r"], forced["record_id_l"], forced["record_id_r"])
+        auto = np.flatnonzero((pairs["decision"] == "merge").to_numpy(dtype=bool)) if len(pairs) else \
+            np.zeros(0, np.int64)
+        auto = auto[_not_in_pairs(pairs["record_id_l"].take(auto), pairs["record_id_r"].take(auto), never_keys)]
+        if dedupe:
+            label = _cluster_labels(pairs, auto, pair_l, pair_r, hard_l, hard_r, n)
+        else:
+            label = _components(n, hard_l, hard_r)
+        label = _apply_never(label, (np.concatenate([pair_l[auto], hard_l]), np.concatenate([pair_r[auto], hard_r])),
+                             (never_l, never_r), (hard_l, hard_r))
+        keep_ids = None  # per record, the stored contact id it keeps (aligned with records)
+        if len(old_records):
+            prev = old_records.set_index("record_id")["contact_id"].dropna()
+            if len(prev):
+                (at,) = positions.of(pd.Series(prev.index, dtype=object))
+                kept = _kept_parts(prev, np.where(at >= 0, label[np.maximum(at, 0)], np.nan))
+                kept &= at >= 0
+                # a record listed twice keeps the id of its last row (as a dict built from the rows would)
+                last = ~pd.Series(at).duplicated(keep="last").to_numpy()
+                ids = np.full(n, None, dtype=object)
+                ids[at[kept & last]] = prev.values[kept & last]
+                keep_ids = pd.Series(ids, dtype="str")
+        return (pd.factorize(label)[0], keep_ids, pair_l, pair_r, forced_l, forced_r,
+                _explanations(pairs) if explain else None)
+
+    with Beside(clustered, n) as cluster_job:
+        rules, frame = _read_records(records, rules)
+        codes, keep_ids, pair_l, pair_r, forced_l, forced_r, explanations = cluster_job.result()
 
     say("merging", 0.75)
-    keep_ids = None  # per record, the stored contact id it keeps (aligned with records)
-    if len(old_records):
-        prev = old_records.set_index("record_id")["contact_id"].dropna()
-        if len(prev):
-            (at,) = positions.of(pd.Series(prev.index, dtype=object))
-            kept = _kept_parts(prev, np.where(at >= 0, label[np.maximum(at, 0)], np.nan))
-            kept &= at >= 0
-            # a record listed twice keeps the id of its last row (as a dict built from the rows would)
-            last = ~pd.Series(at).duplicated(keep="last").to_numpy()
-            ids = np.full(n, None, dtype=object)
-            ids[at[kept & last]] = prev.values[kept & last]
-            keep_ids = pd.Series(ids, dtype="str")
-    result = _merge_coded(records, pd.factorize(label)[0], rules, existing=keep_ids, existing_aligned=True)
-    membership = result.membership.set_index("record_id")["contact_id"]
-    contact_ids = pd.Series(result.contacts["contact_id"].array, dtype="str")
-    contact_rows = result.contact_rows
 
-    def contact_of(at: np.ndarray, index=None) -> pd.Series:
-        """The contact id of the records at positions ``at`` (-1: none)."""
-        rows = np.full(len(at), -1, np.int64)
-        rows[at >= 0] = contact_rows[at[at >= 0]]
-        return pd.Series(contact_ids.array.take(rows, allow_fill=True), dtype="str", index=index)
+    def with_ids(contact_rows: np.ndarray, contact_ids: pd.Series) -> pd.DataFrame:
+        """The merge history, made with the contact ids (in the merge's second process when the run is large)."""
+        return _merge_history(contact_rows, contact_ids, records["record_id"], is_new, now, actor, batch_id)
 
-    def contact_of_ids(ids: pd.Series) -> pd.Series:
-        return contact_of(positions.of(ids)[0], ids.index)
+    def link_rest(formed) -> tuple:
+        """Deals, orders, record targets, match pairs and review queue, from the formed contacts (``formed``:
+        contact_rows, contact_ids, membership, merged_ids); run by the merge while it assembles the rest."""
+        membership = formed.membership.set_index("record_id")["contact_id"]
+        contact_ids = formed.contact_ids
+        contact_rows = formed.contact_rows
 
-    contact_records = records.assign(contact_id=result.membership["contact_id"].array)
+        def contact_of(at: np.ndarray, index=None) -> pd.Series:
+            """The contact id of the records at positions ``at`` (-1: none)."""
+            rows = np.full(len(at), -1, np.int64)
+            rows[at >= 0] = contact_rows[at[at >= 0]]
+            return pd.Series(contact_ids.array.take(rows, allow_fill=True), dtype="str", index=index)
 
-    # deals and orders
-    deals = _link_entity(deals_in, deal_cust, contact_of_ids, "deal", existing, batch_id)
-    orders, order_dupes = _link_orders(orders_in, order_cust, contact_of_ids, existing, batch_id)
-    targets = [membership] + [t for t in (
-        pd.Series(deals["deal_id"].values, index=deals["_source_record_id"].values) if len(deals) else None,
-        order_dupes) if t is not None and len(t)]
-    targets = pd.concat(targets) if len(targets) > 1 else membership  # (an empty part would make it object)
-    deals = deals.drop(columns=["_source_record_id"], errors="ignore")
-    if existing is not None and len(existing["deals"]):
-        old = existing["deals"].copy()
-        old["contact_id"] = _relink(old, contact_of_ids, result)
-        deals = pd.concat([old, deals], ignore_index=True)
-    if existing is not None and len(existing["orders"]):
-        old = existing["orders"].copy()
-        old["contact_id"] = _relink(old, contact_of_ids, result)
-        orders = pd.concat([old, orders[~orders["order_id"].isin(old["order_id"])]], ignore_index=True)
+        def contact_of_ids(ids: pd.Series) -> pd.Series:
+            return contact_of(positions.of(ids)[0], ids.index)
 
-    # pairs, review queue, history
-    review = pd.DataFrame(columns=TABLE_COLUMNS["review_queue"])
-    links = forced.assign(match_probability=1.0, decision="link", batch_id=batch_id,
-                          contact_id_l=contact_of(forced_l, forced.index),
-                          contact_id_r=contact_of(forced_r, forced.index))
-    match_pairs = links.reindex(columns=TABLE_COLUMNS["match_pairs"])
-    if len(pairs):
-        mp = pairs[[c for c in pairs.columns if c in TABLE_COLUMNS["match_pairs"]]].reset_index(drop=True)
-        mp["contact_id_l"] = contact_of(pair_l).array
-        mp["contact_id_r"] = contact_of(pair_r).array
-        if not ("explanation" in pairs and not any(c.startswith("weight_") for c in pairs.columns)):
-            mp["explanation"] = _explanations(pairs)
-        mp["batch_id"] = batch_id
-        scored = mp.reindex(columns=TABLE_COLUMNS["match_pairs"])
-        # (an empty frame in the concatenation would turn the text columns into objects)
-        match_pairs = pd.concat([scored, match_pairs], ignore_index=True) if len(match_pairs) else scored
-        decided = set(zip(decisions["record_id_l"], decisions["record_id_r"])) | \
-            set(zip(decisions["record_id_r"], decisions["record_id_l"]))
-        rq = mp[(mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])]
-        rq = rq[_not_in_pairs(rq["record_id_l"], rq["record_id_r"], decided)]
-        rq = rq.sort_values("match_probability", ascending=False).reset_index(drop=True)
-        del mp
-        old_rq = existing["review_queue"] if existing is not None else None
-        review = rq.reindex(columns=TABLE_COLUMNS["review_queue"]).assign(
-            pair_id=np.arange(1, len(rq) + 1), status="open")
-        if old_rq is not None and len(old_rq):
-            # keep statuses a person already set (e.g. 'skipped')
-            st = old_rq.set_index(["record_id_l", "record_id_r"])["status"]
-            keyed = pd.MultiIndex.from_frame(review[["record_id_l", "record_id_r"]])
-            review["status"] = pd.Series(st.reindex(keyed).values).fillna("open").values
-    history = _merge_history(contact_rows, contact_ids, records["record_id"], is_new, now, actor, batch_id)
+        contact_records = records.assign(contact_id=formed.membership["contact_id"].array)
+
+        # deals and orders
+        deals = _link_entity(deals_in, deal_cust, contact_of_ids, "deal", existing, batch_id)
+        orders, order_dupes = _link_orders(orders_in, order_cust, contact_of_ids, existing, batch_id)
+        targets = [membership] + [t for t in (
+            pd.Series(deals["deal_id"].values, index=deals["_source_record_id"].values) if len(deals) else None,
+            order_dupes) if t is not None and len(t)]
+        targets = pd.concat(targets) if len(targets) > 1 else membership  # (an empty part would make it object)
+        deals = deals.drop(columns=["_source_record_id"], errors="ignore")
+        if existing is not None and len(existing["deals"]):
+            old = existing["deals"].copy()
+            old["contact_id"] = _relink(old, contact_of_ids, formed)
+            deals = pd.concat([old, deals], ignore_index=True)
+        if existing is not None and len(existing["orders"]):
+            old = existing["orders"].copy()
+            old["contact_id"] = _relink(old, contact_of_ids, formed)
+            orders = pd.concat([old, orders[~orders["order_id"].isin(old["order_id"])]], ignore_index=True)
+
+        # pairs, review queue
+        review = pd.DataFrame(columns=TABLE_COLUMNS["review_queue"])
+        links = forced.assign(match_probability=1.0, decision="link", batch_id=batch_id,
+                              contact_id_l=contact_of(forced_l, forced.index),
+                              contact_id_r=contact_of(forced_r, forced.index))
+        match_pairs = links.reindex(columns=TABLE_COLUMNS["match_pairs"])
+        if len(pairs):
+            mp = pairs[[c for c in pairs.columns if c in TABLE_COLUMNS["match_pairs"]]].reset_index(drop=True)
+            mp["contact_id_l"] = contact_of(pair_l).array
+            mp["contact_id_r"] = contact_of(pair_r).array
+            if explain:
+                mp["explanation"] = explanations
+            mp["batch_id"] = batch_id
+            scored = mp.reindex(columns=TABLE_COLUMNS["match_pairs"])
+            scored.attrs = copy.deepcopy(pairs_attrs)
+            # (an empty frame in the concatenation would turn the text columns into objects)
+            match_pairs = pd.concat([scored, match_pairs], ignore_index=True) if len(match_pairs) else scored
+            decided = set(zip(decisions["record_id_l"], decisions["record_id_r"])) | \
+                set(zip(decisions["record_id_r"], decisions["record_id_l"]))
+            rq = mp[(mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])]
+            rq = rq[_not_in_pairs(rq["record_id_l"], rq["record_id_r"], decided)]
+            rq = rq.sort_values("match_probability", ascending=False).reset_index(drop=True)
+            del mp
+            old_rq = existing["review_queue"] if existing is not None else None
+            review = rq.reindex(columns=TABLE_COLUMNS["review_queue"]).assign(
+                pair_id=np.arange(1, len(rq) + 1), status="open")
+            review.attrs = copy.deepcopy(pairs_attrs)
+            if old_rq is not None and len(old_rq):
+                # keep statuses a person already set (e.g. 'skipped')
+                st = old_rq.set_index(["record_id_l", "record_id_r"])["status"]
+                keyed = pd.MultiIndex.from_frame(review[["record_id_l", "record_id_r"]])
+                review["status"] = pd.Series(st.reindex(keyed).values).fillna("open").values
+        return contact_records, deals, orders, targets, match_pairs, review
+
+    result = _merge_coded(records, codes, rules, existing=keep_ids, existing_aligned=True, with_ids=with_ids,
+                          meanwhile=link_rest, frame=frame)
+    del frame
+    history = result.with_ids
+    contact_records, deals, orders, targets, match_pairs, review = result.meanwhile
     absorbed = getattr(result, "merged_ids", None)
     if absorbed is not None and len(absorbed):
         history = pd.concat([history, pd.DataFrame({

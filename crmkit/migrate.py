@@ -121,6 +121,17 @@ def migrate(
 
     >>> # r = migrate(["sample_data/"], "crm.sqlite"); print(r.summary_text())
     """
+    preloads: list = []  # a helper process preparing source_rows (see _migrate), ended whatever happens
+    try:
+        return _migrate(inputs, out, mapping=mapping, region=region, dedupe=dedupe, match_settings=match_settings,
+                        rules=rules, actor=actor, progress=progress, preloads=preloads)
+    finally:
+        for pre in preloads:
+            pre.stop()
+
+
+def _migrate(inputs, out, *, mapping, region, dedupe, match_settings, rules, actor, progress,
+             preloads: list) -> MigrationResult:
     t0 = time.perf_counter()
     say = progress or (lambda step, frac: None)
     if isinstance(inputs, (str, Path)):
@@ -147,15 +158,28 @@ def migrate(
     say("mapping columns", 0.15)
     sheet_mapping = map_sheets(sheets, mapping if isinstance(mapping, Mapping) else None)
 
-    # every row's source record id (a hash of its provenance and original cells), and its source_rows entry
+    # every row's source record id (a hash of its provenance and original cells), and its source_rows entry:
+    # for a new SQLite store, made by a forked helper while this process cleans and links, which also loads
+    # them into the new file (all but record_id and batch_id, filled in at the write; see Store.preload)
     say("preparing rows", 0.15)
     prepared = [_prepare_sheet(raw, sm) for raw, sm in zip(sheets, sheet_mapping.sheets)]
+    store = None if str(out).lower().endswith((".xlsx", ".xlsm")) else Store(out)
+    pre = None if store is None else store.preload(
+        "source_rows", lambda: _source_rows_of(prepared), later=["record_id", "batch_id"],
+        rows=sum(len(p.mapped.frame) for p in prepared))
+    if pre is not None:
+        preloads.append(pre)
+    if pre is not None and store.path.exists():  # another process made the store meanwhile: no new file
+        pre.stop()
+        pre = None
+    if pre is None:
+        for p in prepared:
+            p.ids, p.source = _sheet_rows(p)
     read_issue_frames = [f for p in prepared for f in p.read_issues]
     error_issues = _error_issues(errors)
     files_read, sheets_read = len({str(s.path) for s in sheets}), len(sheets)
     request = _request_key(dedupe, match_settings, rules)
 
-    store = None if str(out).lower().endswith((".xlsx", ".xlsm")) else Store(out)
     if store is not None and store.exists() and _FAST_REIMPORT:
         # a re-import: when the store already holds every row, nothing is cleaned, matched or rewritten
         say("comparing with the store", 0.2)
@@ -173,6 +197,14 @@ def migrate(
     works: list[_SheetWork] = []
     extra_frames = []
     n = len(prepared)
+    handed: list[pd.DataFrame] = []  # the helper's source_rows, once asked for
+    ends = np.cumsum([len(p.mapped.frame) for p in prepared]).tolist()
+
+    def preloaded_rows() -> pd.DataFrame:
+        if not handed:
+            handed.append(pre.frame())
+        return handed[0]
+
     for i, p in enumerate(prepared):
         raw, sm, mapped, ids = p.raw, p.sm, p.mapped, p.ids
         p.mapped = None  # (cleaned below or not at all: the mapped copy goes with this iteration)
@@ -182,6 +214,8 @@ def migrate(
             # its cleaned values, issues and extras would all be dropped below
             continue
         cleaned, issues = clean_frame(mapped.frame, sm.entity, kinds=mapped.kinds, region=region)
+        if ids is None:  # made by the helper meanwhile (a new store: no row is known, none skipped above)
+            ids = preloaded_rows()["source_record_id"].iloc[ends[i] - len(mapped.frame):ends[i]]
         cleaned = cleaned.copy()
         cleaned["record_id"] = ids.values
         works.append(_SheetWork(sm.entity, cleaned, issues.assign(entity=sm.entity)))
@@ -192,14 +226,18 @@ def migrate(
             extra_frames.append(long.merge(prov, on="record_id", how="left").assign(entity=sm.entity))
 
     # the read frames are not needed any more (their raw text is in source_rows): free them early
-    source_frames = [p.source for p in prepared]
+    raw = mapped = cleaned = ids = None  # noqa: F841 - the last sheet's frames
+    if pre is not None:
+        source_rows = preloaded_rows()  # (memory-mapped from a file the helper wrote)
+        del handed[:]
+    else:
+        source_rows = _source_rows_of(prepared, ready=True)
+        for p in prepared:
+            p.source = None
+        if store is not None:  # kept until the write: out of this process's memory while linking runs
+            source_rows = _spilled(source_rows)
     del sheets, prepared
-    raw = mapped = cleaned = p = None  # noqa: F841 - the last sheet's frames
-    source_rows = pd.concat(source_frames, ignore_index=True) if source_frames else \
-        pd.DataFrame(columns=TABLE_COLUMNS["source_rows"])
-    del source_frames
-    if store is not None:  # kept until the write: out of this process's memory while linking runs
-        source_rows = _spilled(source_rows)
+    p = None
     new_mask = pd.Series(~_isin(source_rows["source_record_id"], known), index=source_rows.index)
     skipped_existing = int((~new_mask).sum())
 
@@ -313,7 +351,7 @@ def migrate(
         write_workbook({**tables, "batches": batch, "review_queue": review_table(tables)}, out)
     else:
         store.write(replace=tables, append={"batches": batch, "audit_log": _audit_row(actor, batch_id, summary),
-                                            "merge_history": merge_history})
+                                            "merge_history": merge_history}, preloaded=pre)
         store.close()
     say("done", 1.0)
     return MigrationResult(out=str(out), batch_id=batch_id, summary=summary, mapping=sheet_mapping,
@@ -331,13 +369,13 @@ class _PreparedSheet:
     raw: RawSheet
     sm: object  # the sheet's SheetMapping
     mapped: object  # its MappedSheet
-    ids: pd.Series  # the source record id of every row
-    source: pd.DataFrame  # its rows as source_rows (record_id and batch_id still to set)
     read_issues: list[pd.DataFrame]  # what reading found (skipped rows, undecodable lines, an unknown sheet)
+    ids: pd.Series | None = None  # the source record id of every row (see _sheet_rows)
+    source: pd.DataFrame | None = None  # its rows as source_rows (record_id and batch_id still to set)
 
 
 def _prepare_sheet(raw: RawSheet, sm) -> _PreparedSheet:
-    """A sheet's source record ids, source_rows entries and read issues: everything but cleaning."""
+    """A sheet's mapped frame and read issues: everything but its source rows (:func:`_sheet_rows`) and cleaning."""
     read_issues = []
     if raw.issues is not None and len(raw.issues):
         read_issues.append(raw.issues.assign(entity=sm.entity or "unknown"))
@@ -345,19 +383,33 @@ def _prepare_sheet(raw: RawSheet, sm) -> _PreparedSheet:
     if len(skipped):
         read_issues.append(skipped.assign(entity=sm.entity or "unknown"))
     mapped = apply_mapping(raw, sm)
-    raw_json = pd.array(_raw_json(raw), dtype=pd.Series(["a"]).dtype)  # converted once, hashed and stored
-    provenance = mapped.frame[_PROVENANCE]
-    ids = _hash_ids({"contact": "R", "deal": "D", "order": "O"}.get(sm.entity, "U"),
-                    provenance.assign(raw=raw_json) if len(raw_json) else provenance)
-    source = provenance.assign(entity=sm.entity or "unknown", record_id=None, raw=raw_json,
-                               source_record_id=ids.values, source_path=str(raw.path))
     if sm.entity is None and len(raw.frame):
         read_issues.append(pd.DataFrame([{
             "source_file": raw.source_file, "source_sheet": raw.sheet, "source_row": raw.header_row,
             "column": None, "value": None, "entity": "unknown",
             "problem": "sheet not recognised as contacts, deals or orders; its rows are kept in "
                        "source_rows only (map it with --mapping)"}]))
-    return _PreparedSheet(raw, sm, mapped, ids, source, read_issues)
+    return _PreparedSheet(raw, sm, mapped, read_issues)
+
+
+def _sheet_rows(p: _PreparedSheet) -> tuple[pd.Series, pd.DataFrame]:
+    """A sheet's source record ids and its rows as source_rows (record_id and batch_id still to set)."""
+    raw, sm = p.raw, p.sm
+    raw_json = pd.array(_raw_json(raw), dtype=pd.Series(["a"]).dtype)  # converted once, hashed and stored
+    provenance = p.mapped.frame[_PROVENANCE]
+    ids = _hash_ids({"contact": "R", "deal": "D", "order": "O"}.get(sm.entity, "U"),
+                    provenance.assign(raw=raw_json) if len(raw_json) else provenance)
+    source = provenance.assign(entity=sm.entity or "unknown", record_id=None, raw=raw_json,
+                               source_record_id=ids.values, source_path=str(raw.path))
+    return ids, source
+
+
+def _source_rows_of(prepared: list[_PreparedSheet], ready: bool = False) -> pd.DataFrame:
+    """The source_rows of all sheets (record_id and batch_id still to set), made here unless ``ready``."""
+    frames = [p.source if ready else _sheet_rows(p)[1] for p in prepared]
+    if not frames:
+        return pd.DataFrame(columns=TABLE_COLUMNS["source_rows"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _error_issues(errors: list[CrmkitError]) -> pd.DataFrame:
@@ -382,14 +434,14 @@ def _spilled(frame: pd.DataFrame) -> pd.DataFrame:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - pandas' text without pyarrow
         return frame
+    from crmkit.store import _mapped_frame, _write_arrow_file
+
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         fd, path = tempfile.mkstemp(prefix="crmkit-rows-", suffix=".arrow")
         os.close(fd)
         try:
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-            back = pa.ipc.open_file(pa.memory_map(path, "r")).read_all().to_pandas()
+            _write_arrow_file(frame, Path(path))
+            back = _mapped_frame(Path(path), unlink=False)
         finally:
             os.unlink(path)
     except (OSError, pa.ArrowException):

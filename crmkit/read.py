@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -184,18 +186,24 @@ def _read_text(path: Path, *, encoding: str | None, delimiter: str | None, heade
     if not data:
         raise ReadError("file is empty (0 bytes)", file=path, hint="export the data again")
     _reject_binary_signature(data, path)
-    text, used_encoding, fallback_lines = _decode_lines(data, encoding, path)
-    if "\x00" in text or _control_ratio(text) > 0.01:
-        raise ReadError("is not a text/CSV file (it contains binary data)", file=path,
-                        hint="export the data as CSV or .xlsx; if it is a CSV, pass encoding= explicitly")
-    if delimiter is None:
-        delimiter = _detect_delimiter(text, path.suffix.lower())
-    elif len(delimiter) != 1:
-        raise ReadError(f"delimiter must be one character, got {delimiter!r}", file=path)
-    cells, line_numbers = _parse_delimited(text, delimiter)
+    parsed = _read_utf8_fast(data, path, encoding=encoding, delimiter=delimiter)
+    if parsed is not None:
+        (cells, line_numbers, nonempty), delimiter = parsed
+        used_encoding, fallback_lines = "utf-8", []
+    else:
+        text, used_encoding, fallback_lines = _decode_lines(data, encoding, path)
+        if "\x00" in text or _control_ratio(text) > 0.01:
+            raise ReadError("is not a text/CSV file (it contains binary data)", file=path,
+                            hint="export the data as CSV or .xlsx; if it is a CSV, pass encoding= explicitly")
+        if delimiter is None:
+            delimiter = _detect_delimiter(text, path.suffix.lower())
+        elif len(delimiter) != 1:
+            raise ReadError(f"delimiter must be one character, got {delimiter!r}", file=path)
+        cells, line_numbers, nonempty = _parse_delimited(text, delimiter)
     sheet = _build_sheet(
         path, "", cells, None, line_numbers,
         column_label=lambda j: f"Column {j + 1}", header_row=header_row, merged=(), ragged_issues=True,
+        nonempty=nonempty,
     )
     if sheet is None:
         raise ReadError("has no data (only blank lines)", file=path, hint="export the data again")
@@ -204,6 +212,34 @@ def _read_text(path: Path, *, encoding: str | None, delimiter: str | None, heade
     if fallback_lines:
         sheet.issues = _concat_issues(sheet.issues, _encoding_issues(sheet, fallback_lines, used_encoding))
     return sheet
+
+
+def _read_utf8_fast(data: bytes, path: Path, *, encoding: str | None, delimiter: str | None):
+    """The cells of a long UTF-8 file (no BOM) as :func:`_parse_arrow` splits them, and the delimiter, without
+    decoding the whole file to text first (pyarrow checks that every cell is UTF-8, and every byte outside
+    the cells is a delimiter, quote or line break): what the usual path gives for such a file. None when
+    it does not apply, or the checks of the usual path would find something: it then runs."""
+    if encoding is not None or len(data) < _ARROW_MIN_BYTES or (delimiter is not None and len(delimiter) != 1):
+        return None
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) \
+            or _sniff_utf16_without_bom(data) or b"\x00" in data:
+        return None
+    # the text's first 100,000 characters or more (for the binary-data check and the delimiter guess)
+    cut = min(len(data), 4 * 100_000 + 4)
+    while 0 < cut < len(data) and data[cut] & 0xC0 == 0x80:  # not inside a character
+        cut -= 1
+    try:
+        head = data[:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _control_ratio(head) > 0.01:
+        return None
+    if delimiter is None:
+        delimiter = _detect_delimiter(head, path.suffix.lower())  # (the file is longer than its sample)
+    parsed = _parse_arrow(data, delimiter)
+    if parsed is None:
+        return None
+    return _cells_frame(*parsed), delimiter
 
 
 def _decode_lines(data: bytes, encoding: str | None, path: Path) -> tuple[str, str, list[int]]:
@@ -416,29 +452,58 @@ def _detect_delimiter(text: str, ext: str) -> str:
     return best
 
 
-def _parse_delimited(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Split text into cells (object frame, None for empty) and each record's first line number."""
+def _parse_delimited(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Split text into cells (object frame, None for empty), each record's first line number and which cells
+    hold something (None: not known yet)."""
     raw = text.encode("utf-8")
+    parsed = _parse_arrow(raw, delimiter) if len(raw) >= _ARROW_MIN_BYTES else None
+    if parsed is not None:
+        return _cells_frame(*parsed)
     parsed = _parse_fast(raw, delimiter)
     if parsed is None:
         parsed = _parse_slow(text, delimiter)
     frame, lines = parsed
     columns = {j: _strip_column(frame[j].to_numpy(dtype=object)) for j in frame.columns}
+    return _cells_frame(columns, lines, None)
+
+
+def _cells_frame(columns: dict, lines: np.ndarray, nonempty: np.ndarray | None):
     cells = pd.DataFrame(columns, dtype=object)
     cells.index = lines
-    return cells, lines
+    return cells, lines, nonempty
 
 
 def _strip_column(values: np.ndarray) -> list[str | None]:
     return [(v.strip() or None) if isinstance(v, str) else None for v in values]
 
 
-def _parse_fast(raw: bytes, delimiter: str) -> tuple[pd.DataFrame, np.ndarray] | None:
-    """pandas' C parser for the cells; numpy for record line numbers (quote-parity aware).
+# Text files at least this long are split by pyarrow's CSV reader (multi-threaded, and it strips the cells
+# without a Python object per cell) when every record has the same number of cells; else by pandas.
+_ARROW_MIN_BYTES = 1 << 20
+# Every character str.strip() removes (str.isspace(); tests/test_read_arrow.py checks the list).
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
-    Returns None when the record count cannot be trusted (stray quotes), so the caller
-    falls back to the csv module.
-    """
+
+@functools.cache
+def _arrow_strip() -> Callable:
+    """str.strip() of every string of a pyarrow array: utf8_trim_whitespace where its whitespace is Python's
+    (checked here on the characters where the two could differ; tests/test_read_arrow.py checks them all),
+    else utf8_trim with the characters of :data:`_WHITESPACE`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    near = [*range(0x00, 0x21), *range(0x7F, 0xA1), 0x1680, 0x180E, *range(0x2000, 0x2030), *range(0x205F, 0x2070),
+            0x3000, 0xFEFF]
+    probe = [chr(c) + "a" + chr(c) for c in near]
+    if pc.utf8_trim_whitespace(pa.array(probe)).to_pylist() == [p.strip() for p in probe]:
+        return pc.utf8_trim_whitespace
+    return lambda column: pc.utf8_trim(column, _WHITESPACE)
+
+
+def _record_lines(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(bytes, quote positions, record ends, each record's first line number), found with numpy (quote-parity
+    aware); None when the records cannot be told apart that way (an unbalanced quote)."""
     a = np.frombuffer(raw, dtype=np.uint8)
     newline = 10 if b"\n" in raw else 13
     newlines = np.flatnonzero(a == newline)
@@ -450,16 +515,114 @@ def _parse_fast(raw: bytes, delimiter: str) -> tuple[pd.DataFrame, np.ndarray] |
         ends = np.r_[ends, len(raw)]  # last record has no line break after it
     starts = np.r_[0, ends[:-1] + 1]
     lines = np.searchsorted(newlines, starts) + 1
+    return a, quotes, ends, lines.astype(np.int64)
+
+
+def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray] | None:
+    """:func:`_parse_fast` with pyarrow's CSV reader, the cells stripped (None for empty) as
+    :func:`_strip_column` does. None (the caller falls back) unless every record has as many cells as the
+    first, and the reader finds as many records as :func:`_record_lines`: then both parsers give the same
+    cells (tests/test_read_arrow.py compares them). Also returns which cells hold something."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pcsv
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas' optional stack here
+        return None
+    found = _record_lines(raw)
+    if found is None:
+        return None
+    a, quotes, ends, lines = found
+    if not _plainly_quoted(a, quotes, delimiter):
+        return None
+    width = _max_fields(a, quotes, ends, delimiter)  # (what _parse_fast would take)
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(raw),
+            read_options=pcsv.ReadOptions(column_names=[str(j) for j in range(width)]),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                                            newlines_in_values=bool(quotes.size),  # (only quoted values hold one)
+                                            ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={str(j): pa.string() for j in range(width)},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return None  # a record with another number of cells, ...
+    if table.num_rows != len(lines) or table.num_columns != width:
+        return None
+    columns = {}
+    nonempty = np.empty((table.num_rows, width), dtype=bool)
+    empty = pa.scalar(None, pa.string())
+    trim = _arrow_strip()
+    for j, column in enumerate(table.columns):
+        stripped = trim(column)
+        filled = pc.not_equal(pc.binary_length(stripped), 0)
+        nonempty[:, j] = filled.to_numpy(zero_copy_only=False)
+        columns[j] = _objects(pc.if_else(filled, stripped, empty))
+    return columns, lines, nonempty
+
+
+def _objects(values) -> np.ndarray:
+    """The strings of a pyarrow column as an object array (None for null). A long column with few distinct
+    values makes one str per distinct value, which its equal cells share (less work and memory here, and
+    the cleaners' hashing of the column is faster)."""
+    import pyarrow.compute as pc
+
+    if len(values) >= 50_000:
+        sample = values.slice(0, 20_000)
+        if pc.count_distinct(sample, mode="all").as_py() <= len(sample) // 4:
+            encoded = pc.dictionary_encode(values.combine_chunks() if hasattr(values, "combine_chunks") else values)
+            distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+            table = np.empty(len(distinct) + 1, dtype=object)
+            table[:-1] = distinct
+            table[-1] = None
+            return table[pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)]
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _plainly_quoted(a: np.ndarray, quotes: np.ndarray, delimiter: str) -> bool:
+    """Whether the records :func:`_record_lines` tells apart by quote parity are the records a CSV parser
+    finds: every opening quote starts a cell (or doubles the quote before it), every closing quote ends one
+    (or is doubled), and every carriage return ends a line (is followed by a line feed, or the file has no
+    line feed). A stray quote inside a cell, or a lone carriage return, leaves the file to the other paths."""
+    if quotes.size:
+        bounds = np.array([ord(delimiter), 10, 13, 34], dtype=np.uint8)
+        before = a[np.maximum(quotes[0::2] - 1, 0)]
+        after = a[np.minimum(quotes[1::2] + 1, a.size - 1)]
+        if not ((np.isin(before, bounds) | (quotes[0::2] == 0)).all()
+                and (np.isin(after, bounds) | (quotes[1::2] == a.size - 1)).all()):
+            return False
+    returns = np.flatnonzero(a == 13)
+    if returns.size and 10 in a:
+        if returns[-1] == a.size - 1 or not (a[returns + 1] == 10).all():
+            return False
+    return True
+
+
+def _parse_fast(raw: bytes, delimiter: str) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """pandas' C parser for the cells; numpy for record line numbers (quote-parity aware).
+
+    Returns None when the record count cannot be trusted (stray quotes), so the caller
+    falls back to the csv module.
+    """
+    found = _record_lines(raw)
+    if found is None:
+        return None
+    a, quotes, ends, lines = found
     # the widest record decides the number of columns; count the first MB, recount all if pandas disagrees
     head_ends = ends[ends < _WIDTH_SAMPLE_BYTES]
     width = _max_fields(a, quotes, head_ends if head_ends.size else ends[:1], delimiter)
     for attempt in range(2):
         try:
-            frame = pd.read_csv(
-                io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=object,
-                na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8", index_col=False,
-                quotechar='"', doublequote=True,
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    io.BytesIO(raw), sep=delimiter, header=None, names=range(width), dtype=object,
+                    na_filter=False, skip_blank_lines=False, engine="c", encoding="utf-8", index_col=False,
+                    quotechar='"', doublequote=True,
+                )
+            if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+                return None  # pandas dropped cells of a record wider than ``width`` (stray quotes): the csv module
             break
         except pd.errors.ParserError:
             if attempt:
@@ -469,7 +632,7 @@ def _parse_fast(raw: bytes, delimiter: str) -> tuple[pd.DataFrame, np.ndarray] |
             return None
     if len(frame) != len(lines):
         return None
-    return frame, lines.astype(np.int64)
+    return frame, lines
 
 
 def _max_fields(a: np.ndarray, quotes: np.ndarray, ends: np.ndarray, delimiter: str) -> int:
@@ -820,9 +983,12 @@ def _build_sheet(
     header_row: int | None,
     merged: Sequence,
     ragged_issues: bool,
+    nonempty: np.ndarray | None = None,
 ) -> RawSheet | None:
-    """Turn a grid of stripped text cells (None = empty) into a RawSheet."""
-    nonempty = cells.notna().to_numpy()
+    """Turn a grid of stripped text cells (None = empty) into a RawSheet (``nonempty``: ``cells.notna()``
+    when known already)."""
+    if nonempty is None:
+        nonempty = cells.notna().to_numpy()
     row_filled = nonempty.any(axis=1)
     candidates = np.flatnonzero(row_filled)
     if candidates.size == 0:
@@ -922,11 +1088,19 @@ def _repeated_header_rows(body: pd.DataFrame, header_cells: list) -> np.ndarray:
     named = [(j, v) for j, v in enumerate(header_cells) if v is not None]
     if not named or not len(body):
         return np.zeros(len(body), dtype=bool)
-    equal = np.zeros(len(body), dtype=np.int64)
-    for j, v in named:
-        equal += (body.iloc[:, j].to_numpy(dtype=object) == v)
     need = max(1, math.ceil(0.8 * len(named))) if len(named) < 3 else max(2, math.ceil(0.6 * len(named)))
-    return equal >= need
+    columns = [body.iloc[:, j].to_numpy(dtype=object) for j, _ in named]
+    # a row with ``need`` header cells has one among any len(named) - need + 1 of the named columns
+    candidate = np.zeros(len(body), dtype=bool)
+    for (_, v), column in zip(named[:len(named) - need + 1], columns):
+        candidate |= column == v
+    rows = np.flatnonzero(candidate)
+    equal = np.zeros(len(rows), dtype=np.int64)
+    for (_, v), column in zip(named, columns):
+        equal += column[rows] == v
+    out = np.zeros(len(body), dtype=bool)
+    out[rows] = equal >= need
+    return out
 
 
 def _footer_rows(body: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:

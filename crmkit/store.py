@@ -430,9 +430,38 @@ class Store:
             raise _store_error(exc, self.target) from None
 
     # -- writing ------------------------------------------------------------------------------
+    def preload(self, name: str, build, *, later: list[str], rows: int) -> "_Preload | None":
+        """Build a table of a brand-new SQLite store in a forked process, and load it, while this one goes on.
+
+        ``build()`` gives the table as a frame of ``rows`` rows, all but its ``later`` columns final (not
+        in the primary key). The returned :class:`_Preload` hands the frame over (``.frame()``); pass it
+        to :meth:`write` as ``preloaded`` with the frame, its ``later`` columns set, in ``replace``: the
+        write then only fills those in. None (the caller builds the frame itself) when the store is not
+        a new SQLite file, the table is short, or no helper may be forked (:func:`_may_fork`, e.g.
+        ``CRMKIT_WRITE_WORKERS=0``). Call ``.stop()`` on it when the write will not happen.
+
+        >>> # pre = store.preload("source_rows", build, later=["record_id", "batch_id"], rows=n)
+        >>> # rows = pre.frame() if pre else build()
+        >>> # store.write(replace={"source_rows": rows.assign(record_id=ids, batch_id=b)}, preloaded=pre)
+        """
+        if (not self.is_sqlite or self.path.exists() or rows < _PARALLEL_MIN_ROWS or not _may_fork()
+                or set(later) & {c.name for c in _t(name).primary_key.columns}):
+            return None
+        try:
+            import pyarrow  # noqa: F401 - the frame is handed over as an Arrow file
+        except ImportError:  # pragma: no cover
+            return None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._sweep()
+        try:
+            return _Preload(self.path, name, build, later)
+        except OSError:  # no process or pipe to be had (a limit reached): the caller works alone
+            return None
+
     def write(self, replace: Mapping[str, pd.DataFrame] | None = None,
               append: Mapping[str, pd.DataFrame] | None = None,
-              *, progress=None, expect_counter: int | None | object = _FROM_LAST_READ) -> None:
+              *, progress=None, expect_counter: int | None | object = _FROM_LAST_READ,
+              preloaded: "_Preload | None" = None) -> None:
         """In one transaction: replace the content of some tables and append rows to others.
 
         A new SQLite file is built under a temporary name and renamed into place, so a crash never
@@ -442,28 +471,37 @@ class Store:
         at (default: the one this Store saw at its last read in this thread; ``None`` skips the check).
         When another import or edit has written the store since, nothing is written and a
         :class:`StoreError` says to run again. A replaced table whose content equals what was read is
-        not rewritten, so re-importing the same file is cheap.
+        not rewritten, so re-importing the same file is cheap. ``preloaded`` (see :meth:`preload`): a table
+        a helper has loaded into the new file already; it is ended here in any case.
 
         >>> # store.write(replace={"contacts": contacts}, append={"audit_log": audit})
         """
         replace, append = dict(replace or {}), dict(append or {})
-        for name in [*replace, *append]:
-            if name not in TABLE_COLUMNS:
-                raise StoreError(f"unknown table {name!r}", file=self.target)
-        expect = self.seen_counter if expect_counter is _FROM_LAST_READ else expect_counter
-        if self.is_sqlite and not self.path.exists():
-            if expect is not None and expect > 0:  # the store that was read has gone since
-                self._seen(None)
-                raise _conflict(self.target)
-            self._prints().clear()
-            try:
-                self._write_new_sqlite(replace, append, progress)
-            except Exception as exc:
-                if not _is_database_error(exc):
-                    raise
-                raise _store_error(exc, self.target) from None
-            self._seen(1)
-            return
+        try:
+            for name in [*replace, *append]:
+                if name not in TABLE_COLUMNS:
+                    raise StoreError(f"unknown table {name!r}", file=self.target)
+            expect = self.seen_counter if expect_counter is _FROM_LAST_READ else expect_counter
+            new_file = self.is_sqlite and not self.path.exists()
+            if preloaded is not None and (not new_file or preloaded.name not in replace or preloaded.name in append):
+                preloaded.stop()  # (the store appeared meanwhile: written as any existing store is)
+                preloaded = None
+            if new_file:
+                if expect is not None and expect > 0:  # the store that was read has gone since
+                    self._seen(None)
+                    raise _conflict(self.target)
+                self._prints().clear()
+                try:
+                    self._write_new_sqlite(replace, append, progress, preloaded)
+                except Exception as exc:
+                    if not _is_database_error(exc):
+                        raise
+                    raise _store_error(exc, self.target) from None
+                self._seen(1)
+                return
+        finally:
+            if preloaded is not None:
+                preloaded.stop()  # (nothing to do when the write used it)
         try:
             with self.begin() as conn:
                 before, digests = self._write(conn, replace, append, progress, expect)
@@ -483,7 +521,7 @@ class Store:
                 prints[name] = (before + 1, digest)
         self._local.counter = before + 1
 
-    def _write_new_sqlite(self, replace, append, progress) -> None:
+    def _write_new_sqlite(self, replace, append, progress, preloaded: "_Preload | None" = None) -> None:
         final = self.path
         final.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(final)
@@ -491,16 +529,46 @@ class Store:
         tmp.unlink(missing_ok=True)
         # every table is bulk loaded into the new file (see _BulkFile), the big ones shared out, through a
         # queue, between this process (loading straight into the file) and forked helpers (_HelperLoad);
-        # the rest (meta, a table both replaced and appended to) then goes through the ordinary write
+        # the rest (meta, a table both replaced and appended to) then goes through the ordinary write.
+        # A preloaded table (see preload) is in its file already, but for the columns filled in here.
         both = set(replace) & set(append)
         bulk = {name: df for name, df in [*replace.items(), *append.items()] if name not in both and name != "meta"}
         rest_replace = {name: df for name, df in replace.items() if name not in bulk}
+        if preloaded is not None:
+            os.replace(preloaded.finish(), tmp)  # the file with every table created: the new store's
+            del bulk[preloaded.name]
         rest_append = {name: df for name, df in append.items() if name not in bulk}
         workers, shared, here = _parallel_plan(bulk)
         helpers: list[_HelperLoad] = []
-        queue = None
+        queue = finished = None
         loaded_here: list[str] = []
+        copied: list[str] = []
         engine = None
+
+        def part_of(name: str) -> Path:  # a helper's file for one table (this process's pid: swept once it is gone)
+            return tmp.with_name(f"{tmp.name}-part-{name}")
+
+        def copy_finished(block: bool) -> None:
+            """Copy the tables helpers have finished into the file (outside a transaction); with ``block``,
+            until every helper is done."""
+            nonlocal finished
+            while finished is not None:
+                os.set_blocking(finished, block)
+                try:
+                    items = os.read(finished, 256)
+                except BlockingIOError:
+                    return
+                if not items:  # every helper has ended
+                    os.close(finished)
+                    finished = None
+                    return
+                for k in items:
+                    con.copy_from(part_of(shared[k]))
+                    part_of(shared[k]).unlink(missing_ok=True)
+                    copied.append(shared[k])
+                    if progress:
+                        progress(shared[k])
+
         try:
             if workers:
                 queue, feed = os.pipe()
@@ -508,33 +576,47 @@ class Store:
                 os.close(feed)
                 if not here:  # the biggest table stays here: a share of the work that needs no copying
                     loaded_here.append(shared[os.read(queue, 1)[0]])
-                gc.freeze()  # the helpers' garbage collector then never touches (copies) our objects
+                finished, told = os.pipe()
                 try:
                     for _ in range(workers):
-                        helpers.append(_HelperLoad(final, bulk, shared, queue))
+                        helpers.append(_HelperLoad(None, lambda: _load_part(part_of, bulk, shared, queue, told)))
                 finally:
-                    gc.unfreeze()
+                    os.close(told)  # (end of file on `finished` once every helper has ended)
             con = _BulkFile(tmp)
             try:
                 con.execute("BEGIN")
-                for table in METADATA.sorted_tables:
-                    con.create_table(table.name)
+                if preloaded is None:
+                    for table in METADATA.sorted_tables:
+                        con.create_table(table.name)
+                else:
+                    name = preloaded.name
+                    con.fill(name, replace[name], preloaded.later)
+                    con.create_indexes(name, only=preloaded.later)
+                    if progress:
+                        progress(name)
+                done = {preloaded.name} if preloaded is not None else set()
                 for name in [*here, *(t.name for t in METADATA.sorted_tables if t.name not in here)]:
-                    if name not in shared:  # the big tables kept here, the small ones, then the queue's
+                    if name not in shared and name not in done:  # the big tables kept here, the small ones,
+                        # then the queue's
                         _insert(con, name, bulk.get(name))
                         con.create_indexes(name)  # after the load: built from sorted keys
                         if progress and name in bulk:
                             progress(name)
+                con.execute("COMMIT")  # (no journal: only a batch of work) before ATTACH, which needs none open
+                copy_finished(block=False)
                 if queue is not None and not loaded_here:
                     item = os.read(queue, 1)
                     if item:
                         loaded_here.append(shared[item[0]])
                 name = loaded_here[0] if loaded_here else None
                 while name:  # one table at a time, the next from the queue when this one is done
+                    con.execute("BEGIN")
                     _insert(con, name, bulk[name])
                     con.create_indexes(name)
+                    con.execute("COMMIT")
                     if progress:
                         progress(name)
+                    copy_finished(block=False)  # what helpers finished meanwhile, before taking more work
                     item = os.read(queue, 1)
                     name = shared[item[0]] if item else None
                     if name:
@@ -542,27 +624,20 @@ class Store:
                 if queue is not None:
                     os.close(queue)
                     queue = None
-                con.execute("COMMIT")  # (no journal: only a batch of work) before ATTACH, which needs none open
-                copied: list[str] = []
-                while helpers:
-                    helper = helpers[0]
-                    if helper.wait():
-                        copied += con.copy_from(helper.path)
-                        helper.path.unlink(missing_ok=True)
-                    else:  # the helper failed (it printed why): its tables are loaded here below
-                        helper.stop()
-                    helpers.pop(0)
+                copy_finished(block=True)
+                for helper in helpers:
+                    helper.wait()  # (one that failed printed why: its tables are loaded here below)
+                helpers.clear()
                 left = [name for name in shared if name not in copied and name not in loaded_here]
                 if left:
                     con.execute("BEGIN")
                     for name in left:
+                        part_of(name).unlink(missing_ok=True)
                         _insert(con, name, bulk[name])
                         con.create_indexes(name)
-                    con.execute("COMMIT")
-                if progress:
-                    for name in shared:
-                        if name not in loaded_here:
+                        if progress:
                             progress(name)
+                    con.execute("COMMIT")
             finally:
                 con.close()
             # the schema version, the change counter and anything left, as every write does it
@@ -580,10 +655,13 @@ class Store:
                 os.fsync(fh.fileno())
             _publish(tmp, final, self.target)
         except BaseException:
-            if queue is not None:
-                os.close(queue)
+            for fd in (queue, finished):
+                if fd is not None:
+                    os.close(fd)
             for helper in helpers:
                 helper.stop()
+            for name in shared:
+                part_of(name).unlink(missing_ok=True)
             if engine is not None:
                 engine.dispose()
             tmp.unlink(missing_ok=True)
@@ -1074,9 +1152,42 @@ class _BulkFile:
     def create_table(self, name: str) -> None:
         self.execute(_ddl(name)[0])
 
-    def create_indexes(self, name: str) -> None:
-        for statement in _ddl(name)[1:]:
+    def create_indexes(self, name: str, *, without: list[str] = (), only: list[str] | None = None) -> None:
+        """The table's indexes: all, those on none of the columns ``without``, or those on some of ``only``."""
+        for columns, statement in _index_ddl(name):
+            if columns & set(without) or (only is not None and not columns & set(only)):
+                continue
             self.execute(statement)
+
+    def fill(self, name: str, df: pd.DataFrame, columns: list[str]) -> None:
+        """Set ``columns`` of every row of a loaded table from a frame of as many rows, row i of the frame
+        to the row of rowid i + 1 (the rows as loaded), in one UPDATE inside SQLite. Values are converted
+        as :meth:`load` converts them, so the table holds what loading the whole frame would have stored."""
+        self._cur.execute(f"SELECT count(*), coalesce(max(rowid), 0) FROM main.{_quote(name)}")
+        count, top = self._cur.fetchall()[0]
+        if not (count == top == len(df)):
+            raise StoreError(f"{name}: {len(df)} rows to fill in, {count} loaded", hint="report this as a bug")
+        cols = [c for c in columns if c in df.columns and not df[c].isna().all()]
+        if not cols or not len(df):
+            return
+        self.execute(f"CREATE TEMP TABLE _fill (n INTEGER PRIMARY KEY, {', '.join(_quote(c) for c in cols)})")
+        if self._adbc is None:
+            rows = _frame_rows(df, cols)
+            self._cur.executemany(f"INSERT INTO temp._fill VALUES ({', '.join('?' for _ in range(len(cols) + 1))})",
+                                  [(i, *r) for i, r in enumerate(rows, 1)])
+        else:
+            import pyarrow as pa
+
+            types = {c: pa.int64() if c in _INTEGER else pa.float64() if c in _REAL else pa.large_string()
+                     for c in cols}
+            data = pa.table({"n": pa.array(np.arange(1, len(df) + 1, dtype=np.int64)),
+                             **{c: _arrow_column(df[c], types[c]) for c in cols}})
+            self._cur.adbc_ingest("_fill", data, mode="append", temporary=True)
+        table, listed = _quote(name), ", ".join(_quote(c) for c in cols)
+        # (a correlated lookup by rowid: several times faster than UPDATE ... FROM, which sorts the join first)
+        self.execute(f"UPDATE main.{table} SET ({listed}) = (SELECT {', '.join('f.' + _quote(c) for c in cols)} "
+                     f"FROM temp._fill AS f WHERE f.n = {table}.rowid)")
+        self.execute("DROP TABLE temp._fill")
 
     def load(self, name: str, df: pd.DataFrame | None) -> None:
         """Append a frame's rows to a table (pairs oriented, columns converted as everywhere else)."""
@@ -1196,9 +1307,7 @@ def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str], 
     object writes its reference count, so a helper converting such a column would copy every page of it.
     """
     workers = min(os.cpu_count() or 1, 2)
-    if (not hasattr(os, "fork") or workers < 2 or os.environ.get("CRMKIT_WRITE_WORKERS") == "0"
-            or threading.active_count() > 1  # forking a threaded process (the app) could deadlock the child
-            or _memory_available() < _HELPER_MEMORY):  # a helper needs memory of its own (~1 GB at 1M rows)
+    if not _may_fork():
         return 0, [], []
     big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
     big.sort(key=lambda n: _load_cost(n, tables[n]), reverse=True)
@@ -1210,6 +1319,14 @@ def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str], 
 
 
 _HELPER_MEMORY = 2 << 30  # bytes the machine must have free for a helper process to be forked
+
+
+def _may_fork() -> bool:
+    """Whether a write may fork a helper process: ``os.fork``, two CPUs or more, no ``CRMKIT_WRITE_WORKERS=0``,
+    no other thread running, and memory the helper can have for itself."""
+    return (hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and os.environ.get("CRMKIT_WRITE_WORKERS") != "0"
+            and threading.active_count() == 1  # forking a threaded process (the app) could deadlock the child
+            and _memory_available() >= _HELPER_MEMORY)  # a helper needs memory of its own (~1 GB at 1M rows)
 
 
 def _memory_available() -> int:
@@ -1239,64 +1356,81 @@ def _ddl(name: str) -> list[str]:
     """CREATE TABLE and CREATE INDEX statements of one table, exactly as a new store has them."""
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+    return [str(sa.schema.CreateTable(_t(name)).compile(dialect=sqlite_dialect.dialect()))] + [
+        statement for _, statement in _index_ddl(name)]
+
+
+def _index_ddl(name: str) -> list[tuple[set[str], str]]:
+    """(columns, CREATE INDEX statement) of each index of one table, in the order of their names."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
     dialect = sqlite_dialect.dialect()
-    table = _t(name)
-    return [str(sa.schema.CreateTable(table).compile(dialect=dialect))] + [
-        str(sa.schema.CreateIndex(ix).compile(dialect=dialect)) for ix in sorted(table.indexes, key=lambda i: i.name)]
+    return [({c.name for c in ix.columns}, str(sa.schema.CreateIndex(ix).compile(dialect=dialect)))
+            for ix in sorted(_t(name).indexes, key=lambda i: i.name)]
 
 
-def _load_part(path: Path, tables: Mapping[str, pd.DataFrame], names: list[str], queue: int) -> None:
-    """A helper's work: take table numbers from the ``queue`` pipe (one byte each) until it is empty and
-    write those tables, with their indexes, into a new SQLite file. Helpers share one queue, so each
-    takes the next table as soon as it is free."""
-    bulk = _BulkFile(path, helper=True)
-    try:
-        bulk.execute("BEGIN")
-        while (item := os.read(queue, 1)):
-            name = names[item[0]]
+def _load_part(part_of, tables: Mapping[str, pd.DataFrame], names: list[str], queue: int, done: int) -> None:
+    """A helper's work: take table numbers from the ``queue`` pipe (one byte each) until it is empty, and write
+    each table, with its indexes, into a new SQLite file of its own (``part_of(name)``), telling its number
+    through the ``done`` pipe when the file is complete. Helpers share one queue, so each takes the next table
+    as soon as it is free; the parent copies each file as soon as it is free itself."""
+    while (item := os.read(queue, 1)):
+        name = names[item[0]]
+        path = part_of(name)
+        path.unlink(missing_ok=True)
+        bulk = _BulkFile(path, helper=True)
+        try:
+            bulk.execute("BEGIN")
             bulk.create_table(name)
             _insert(bulk, name, tables[name])
             bulk.create_indexes(name)  # after the load: built from sorted keys
-        bulk.execute("COMMIT")
-    finally:
-        bulk.close()
+            bulk.execute("COMMIT")
+        finally:
+            bulk.close()
+        os.write(done, item)
 
 
 class _HelperLoad:
-    """A forked process loading tables from a shared queue into ``.NAME.tmp-PID-part`` next to the store."""
+    """A forked process running ``work()``: it writes SQLite files of its own next to the store (``path``, if
+    given, is removed when it fails). A child that fails prints why and exits with 1; :meth:`wait` then
+    answers False."""
 
-    def __init__(self, final: Path, tables: Mapping[str, pd.DataFrame], names: list[str], queue: int):
+    def __init__(self, path: Path | None, work):
         self.reaped = False
-        self.pid = os.fork()
+        self.path = path
+        self.pid = -1
+        gc.freeze()  # the helper's garbage collector then never touches (copies) our objects
+        try:
+            self.pid = os.fork()
+        finally:
+            if self.pid != 0:
+                gc.unfreeze()
         if self.pid == 0:  # pragma: no cover - runs in the child
             code = 1
             gc.disable()  # short-lived, and its few objects hold no cycles
             try:
-                path = self.part_path(final, os.getpid())
-                path.unlink(missing_ok=True)
-                _load_part(path, tables, names, queue)
+                if path is not None:
+                    path.unlink(missing_ok=True)
+                work()
                 code = 0
             except BaseException:
                 import traceback
 
                 traceback.print_exc()
+                if path is not None:
+                    path.unlink(missing_ok=True)
             finally:
                 os._exit(code)
-        self.path = self.part_path(final, self.pid)
-
-    @staticmethod
-    def part_path(final: Path, pid: int) -> Path:
-        return final.with_name(f".{final.name}{_TEMP_MARK}{pid}-part")
 
     def wait(self) -> bool:
-        """True when the helper wrote its file."""
+        """True when the helper did its work (and wrote its file, if it has one)."""
         try:
             _, status = os.waitpid(self.pid, 0)
         except ChildProcessError:  # pragma: no cover - reaped elsewhere
             return False
         finally:
             self.reaped = True
-        return os.waitstatus_to_exitcode(status) == 0 and self.path.exists()
+        return os.waitstatus_to_exitcode(status) == 0 and (self.path is None or self.path.exists())
 
     def stop(self) -> None:
         if not self.reaped:  # never signal a pid that may belong to another process by now
@@ -1306,7 +1440,122 @@ class _HelperLoad:
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.reaped = True
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+class _Preload:
+    """One table of a brand-new SQLite store, built and loaded by a forked process while this one goes on.
+
+    The child runs ``build()`` (the table as a frame), hands the frame back through a memory-mapped
+    Arrow file (:meth:`frame`), then writes the store's future file (``.NAME.tmp-PID-NAME``, this
+    process's pid, so it is swept only once this process is gone): every table created, this one
+    loaded without the ``later`` columns (left NULL) and indexed except where those take part. At the
+    write, :meth:`Store.write` fills the ``later`` columns in by row position (an UPDATE inside SQLite),
+    builds the other indexes and loads the other tables into the same file. Started by
+    :meth:`Store.preload`; a child that fails makes :meth:`frame` or the write raise a StoreError.
+    """
+
+    def __init__(self, final: Path, name: str, build, later: list[str]):
+        self.name, self.later = name, list(later)
+        self.path = final.with_name(f".{final.name}{_TEMP_MARK}{os.getpid()}-{name}")
+        self.arrow = self.path.with_name(self.path.name + ".arrow")
+        self.target = str(final)
+        self._ready, feed = os.pipe()
+        self._handed = False
+        try:
+            self.helper = _HelperLoad(self.path, lambda: self._child(self.path, build, feed))
+        except BaseException:
+            os.close(self._ready)
+            raise
+        finally:
+            os.close(feed)  # (the child's copy stays open until it exits: end of file then tells it is gone)
+
+    def _child(self, path: Path, build, feed: int) -> None:  # pragma: no cover - runs in the child
+        """Build the frame, hand it over, load it: every failure is told through ``feed``."""
+        handed = False
+        try:
+            _write_arrow_file(build(), self.arrow)
+            frame = _mapped_frame(self.arrow, unlink=False)  # what this process gets: the same values loaded
+            os.write(feed, b"R")
+            handed = True  # (the file is the parent's from now on: it maps it, or removes it in stop())
+            os.nice(5)  # loading waits for the write: let this process (and what it forks) go first meanwhile
+            bulk = _BulkFile(path, helper=True)
+            try:
+                bulk.execute("BEGIN")
+                for table in METADATA.sorted_tables:
+                    bulk.create_table(table.name)
+                bulk.load(self.name, frame.drop(columns=self.later, errors="ignore"))
+                del frame
+                bulk.create_indexes(self.name, without=self.later)
+                bulk.execute("COMMIT")
+            finally:
+                bulk.close()
+        except BaseException as exc:
+            if not handed:
+                self.arrow.unlink(missing_ok=True)
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            os.write(feed, b"E" + f"{type(exc).__name__}: {text}".encode("utf-8", "replace"))
+            raise
+
+    def frame(self) -> pd.DataFrame:
+        """The frame the child built (once; waits for it), its columns memory-mapped from a file."""
+        if self._handed:
+            raise RuntimeError("the preloaded frame was handed over already")
+        head = os.read(self._ready, 1)
+        if head != b"R":
+            self._fail(head)
+        self._handed = True
+        return _mapped_frame(self.arrow)
+
+    def finish(self) -> Path:
+        """Wait for the child to finish its file and return its path (a StoreError when it failed)."""
+        told = b""
+        while chunk := os.read(self._ready, 65536):
+            told += chunk
+        if not self.helper.wait() or told.startswith(b"E") or not self._handed:
+            self._fail(told)
+        os.close(self._ready)
+        self._ready = -1
+        return self.path
+
+    def _fail(self, told: bytes) -> None:
+        while chunk := os.read(self._ready, 65536):
+            told += chunk
+        self.stop()
+        why = told[1:].decode("utf-8", "replace") if told.startswith(b"E") else "it ended without a word"
+        raise StoreError(f"the helper process that prepares {self.name} failed ({why})", file=_display(self.target),
+                         hint="nothing was written; run it again, or set CRMKIT_WRITE_WORKERS=0 to work in "
+                              "one process")
+
+    def stop(self) -> None:
+        """End the child if it still runs and remove its files (nothing to do when it was used)."""
+        if self._ready >= 0:
+            os.close(self._ready)
+            self._ready = -1
+        self.helper.stop()
+        self.arrow.unlink(missing_ok=True)
+
+
+def _write_arrow_file(frame: pd.DataFrame, path: Path) -> None:
+    """A frame as an Arrow IPC file (see :func:`_mapped_frame`)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _mapped_frame(path: Path, unlink: bool = True) -> pd.DataFrame:
+    """The frame of an Arrow IPC file, its columns memory-mapped; the file is unlinked at once (the mapping
+    keeps it until the frame goes), so its pages belong to the page cache, not to this process."""
+    import pyarrow as pa
+
+    try:
+        return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all().to_pandas()
+    finally:
+        if unlink:
+            os.unlink(path)
 
 
 def _insert_server(conn: sa.Connection, name: str, table: sa.Table, cols: list[str], rows: list[tuple]) -> None:

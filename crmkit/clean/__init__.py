@@ -23,13 +23,14 @@ import pandas as pd
 
 from crmkit.clean._base import PARALLEL_MIN_ROWS, CleanResult, Forked, factorize, normalize_text, take
 from crmkit.clean.amounts import clean_amounts, clean_currency, clean_probabilities
-from crmkit.clean.companies import clean_companies, company_key
+from crmkit.clean.companies import _company_codes, _company_result, clean_companies, company_key
 from crmkit.clean.countries import clean_countries
 from crmkit.clean.dates import clean_dates
 from crmkit.clean.emails import clean_emails
 from crmkit.clean.names import clean_names
 from crmkit.clean.phones import (
-    _clean_phone_codes, _most_common_country, _phone_result, _region_from_numbers, clean_phones, infer_region,
+    _clean_phone_codes, _most_common_country, _phone_result, _region_codes, _region_from_numbers, clean_phones,
+    infer_region,
 )
 from crmkit.clean.stages import STAGE_SYNONYMS, clean_stages
 from crmkit.clean.text import clean_tags, clean_text
@@ -200,20 +201,31 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
 
     # the phones (and their regions) of a long frame are cleaned in a forked process while this one cleans
     # the rest; the child sends back row codes and the result of each distinct (number, region) only
+    # (and, to share the work out evenly, the company names too)
     phone_fields = [f for f in present if kinds_of[f] == "phone"]
     phones = None
+    company_fields = []
     if phone_fields:
         email_fields = [f for f in present if kinds_of[f] == "email"]
+        if len(df) >= PARALLEL_MIN_ROWS:
+            company_fields = [f for f in present if kinds_of[f] == "company"]
 
         def clean_phone_fields():
             row_region = _row_regions(df, phone_fields, email_fields, countries, region)
+            # the regions' codes, once for every phone column
+            region_codes = _region_codes(row_region, df.index) if isinstance(row_region, pd.Series) else None
             out = []
             for f in phone_fields:
-                codes, parts = _clean_phone_codes(df[f], region=row_region)
+                codes, parts = _clean_phone_codes(df[f], region=row_region, region_codes=region_codes)
                 out.append((codes.astype(np.int32), *parts))
-            return out
+            companies = []
+            for f in company_fields:
+                codes, *parts = _company_codes(df[f])
+                companies.append((codes.astype(np.int32), *parts))
+            return out, companies
 
         phones = Forked(clean_phone_fields) if len(df) >= PARALLEL_MIN_ROWS else None
+    company_slots: dict[str, int] = {}  # where the issues of the company fields cleaned there go
 
     name_fields = [f for f in present if kinds_of[f] == "name"]
     if entity == "contact" and (name_fields or "salutation" in present):
@@ -233,6 +245,9 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
     for f in present:
         kind = kinds_of[f]
         if f in run.out or kind in ("name", "phone", "country"):
+            continue
+        if f in company_fields:
+            company_slots[f] = len(run.issues)
             continue
         raw = df[f]
         if kind == "email":
@@ -269,13 +284,25 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
     if phone_fields:  # issues in the usual order: countries, names, phones, then the others
         rest = run.issues[phone_slot:]
         del run.issues[phone_slot:]
-        for f, (codes, *parts) in zip(phone_fields, phones.result() if phones is not None else clean_phone_fields()):
+        phone_parts, company_parts = phones.result() if phones is not None else clean_phone_fields()
+        for f, (codes, *parts) in zip(phone_fields, phone_parts):
             res = _phone_result(codes, *parts, df.index)
             run.out[f] = res.values["phone"]
             if f == "phone" or "phone" not in phone_fields:  # extensions belong to the main phone
                 run.out["phone_ext"] = res.values["phone_ext"]
             run.report(f, res.problems, df[f])
+        shift = len(run.issues) - phone_slot  # (the phones' issues come before every slot)
         run.issues.extend(rest)
+        for f, (codes, *parts) in zip(company_fields, company_parts):  # each at its place among the others
+            res = _company_result(codes, *parts, df.index)
+            run.out[f], run.out["company_key"] = res.values["company"], res.values["company_key"]
+            end = len(run.issues)
+            run.report(f, res.problems, df[f])
+            added = run.issues[end:]
+            del run.issues[end:]
+            at = company_slots[f] + shift
+            run.issues[at:at] = added
+            shift += len(added)
 
     if amount_currency is not None and "currency" in CLEANED_COLUMNS[entity]:
         given = run.out.get("currency")

@@ -62,6 +62,10 @@ def normalize_text(text: Any) -> str | None:
         return None
     if not isinstance(text, str):
         text = str(text)
+    if text.isascii() and text.isprintable():  # nothing to translate; spaces are the only whitespace
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            text = " ".join(text.split())
+        return text or None
     text = " ".join(text.translate(_TRANSLATE).split())
     return text or None
 
@@ -117,6 +121,20 @@ _ARROW_MIN_ROWS = 50_000
 _SAMPLE_ROWS = 20_000
 
 
+def arrow_text(values, *, large: bool = False, from_pandas: bool = False):
+    """``values`` (str, and missing values with ``from_pandas``) as a pyarrow string array; None without
+    pyarrow, or for values it cannot take (not text, lone surrogates): the caller then takes its Python path."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas' optional stack here
+        return None
+    try:
+        text = pa.array(values, type=pa.large_string() if large else pa.string(), from_pandas=from_pandas)
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError, ArithmeticError):
+        return None
+    return text if isinstance(text, pa.Array) else None
+
+
 def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`factorize` of a column of str (and missing values) with pyarrow; None for anything else."""
     if isinstance(values, pd.Series):
@@ -128,20 +146,12 @@ def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if len(pd.unique(arr[:_SAMPLE_ROWS])) < _SAMPLE_ROWS // 50:
         return None  # few distinct values: pandas' hash table is as fast, without the conversion
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        text = pa.array(arr, type=pa.large_string(), from_pandas=True)
-        if not isinstance(text, pa.Array):
-            return None
-        encoded = pc.dictionary_encode(text)
-    except (ImportError, UnicodeError, ValueError, TypeError, ArithmeticError):  # e.g. lone surrogates
+    text = arrow_text(arr, large=True, from_pandas=True)
+    if text is None:
         return None
-    except Exception as exc:  # pyarrow's own errors (ArrowInvalid...) when pyarrow is there
-        if type(exc).__module__.startswith("pyarrow"):
-            return None
-        raise
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(text)
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
     return codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
 
@@ -182,6 +192,13 @@ def problems_series(arr: np.ndarray | Sequence, index: pd.Index) -> pd.Series:
 
 # Frames at least this long clean some columns in a forked process while this one cleans the others.
 PARALLEL_MIN_ROWS = 50_000
+_CHILD_MEMORY = 1 << 30  # bytes the machine must have free to fork such a process (~0.5 GB at 1M rows)
+
+
+def _memory_for_child() -> bool:
+    from crmkit.store import _memory_available
+
+    return _memory_available() >= _CHILD_MEMORY
 
 
 class Forked:
@@ -202,9 +219,10 @@ class Forked:
         import threading
 
         # never fork a process that runs other threads (the Streamlit app, a web server): a lock another
-        # thread holds at that moment would stay locked in the child for ever
+        # thread holds at that moment would stay locked in the child for ever; nor without the memory the
+        # child needs (the pages of the objects it reads are copied)
         if (not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0"
-                or threading.active_count() > 1):
+                or threading.active_count() > 1 or not _memory_for_child()):
             return
         import gc
 

@@ -42,3 +42,11 @@ for canon, nicks in _GROUPS.items():
     canon = canon.split("_")[0]
     for nick in nicks.split():
         NICKNAMES.setdefault(nick, canon)
+# a group's name can be another's nickname (joe -> joseph, joseph -> josef): every name goes to the end of its
+# chain, so that all of them meet at one canonical name
+for nick, canon in NICKNAMES.items():
+    seen = {nick}
+    while canon in NICKNAMES and canon not in seen:
+        seen.add(canon)
+        canon = NICKNAMES[canon]
+    NICKNAMES[nick] = canon

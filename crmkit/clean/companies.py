@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from crmkit.clean._base import (
-    CleanResult, fold_accents, has_cjk, is_placeholder, map_unique, normalize_text, problems_series,
+    CleanResult, factorize, fold_accents, has_cjk, is_placeholder, normalize_text, problems_series, take,
 )
 
 # Legal forms as token sequences after punctuation removal ("L.L.C." -> "llc", "GmbH & Co. KG" -> gmbh and co kg).
@@ -132,6 +133,18 @@ def clean_companies(values: pd.Series) -> CleanResult:
     ``company`` is the display name (trimmed; casing fixed only when ALL CAPS or
     all lower case); ``company_key`` is the match key (see :func:`company_key`).
     """
-    company, key, problems = map_unique(values, _clean_company_value, 3)
-    frame = pd.DataFrame({"company": company, "company_key": key}, index=values.index, dtype=object, copy=False)
-    return CleanResult(frame, problems_series(problems, values.index))
+    return _company_result(*_company_codes(values), values.index)
+
+
+def _company_codes(values: pd.Series) -> tuple[np.ndarray, list, list, list]:
+    """Row codes (-1 for missing) and, per distinct value, the display name, key and problem (compact enough
+    to travel from a forked process)."""
+    codes, uniq = factorize(values)
+    outs = [_clean_company_value(v) for v in uniq]
+    return codes, [o[0] for o in outs], [o[1] for o in outs], [o[2] for o in outs]
+
+
+def _company_result(codes: np.ndarray, company: list, key: list, problems: list, index: pd.Index) -> CleanResult:
+    frame = pd.DataFrame({"company": take(company, codes), "company_key": take(key, codes)}, index=index,
+                         dtype=object, copy=False)
+    return CleanResult(frame, problems_series(take(problems, codes), index))

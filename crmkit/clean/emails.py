@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from crmkit.clean._base import CleanResult, factorize, is_placeholder, normalize_text, problems_series, take
+from crmkit.clean._base import CleanResult, arrow_text, factorize, is_placeholder, normalize_text, problems_series, take
 
 # Addresses anywhere in a cell; separators are whitespace and the usual list punctuation.
 _ADDRESS_RE = re.compile(r"[^\s<>;,:\"'()\[\]|/]+@[^\s<>;,:\"'()\[\]|/]+")
@@ -110,6 +110,32 @@ def _clean_email_fast(raw: object) -> tuple[str | None, str | None, str | None]:
     return _clean_email_value(raw)
 
 
+_ARROW_MIN_VALUES = 5_000  # distinct addresses from which _plain_addresses asks pyarrow
+
+
+def _plain_addresses(uniq) -> list[bool] | None:
+    """``len(v) <= 254 and _PLAIN_CHECKED_RE.fullmatch(v)`` for each text, with pyarrow's regular expressions
+    (RE2: no lookaround, so the two lookarounds are checks of their own); None for few values or when
+    pyarrow cannot take them."""
+    if len(uniq) < _ARROW_MIN_VALUES:
+        return None
+    text = arrow_text(uniq)
+    if text is None:
+        return None
+    import pyarrow.compute as pc
+
+    plain = pc.and_(pc.less_equal(pc.utf8_length(text), 254), pc.match_substring_regex(text, _PLAIN_RE2))
+    plain = pc.and_(plain, pc.match_substring_regex(text, r"^[^@]{0,64}@"))
+    plain = pc.and_(plain, pc.invert(pc.match_substring_regex(text, _SPECIAL_TLD_RE2)))
+    return plain.to_numpy(zero_copy_only=False).tolist()
+
+
+# _PLAIN_CHECKED_RE in RE2 terms: the whole text is a _PLAIN_RE address ...
+_PLAIN_RE2 = "^(?:" + _PLAIN_RE.pattern + ")$"
+# ... whose top-level domain (the text after the last dot: a _PLAIN_RE domain ends in [a-z]{2,63}) is not special
+_SPECIAL_TLD_RE2 = r"\.(?:" + "|".join(sorted(_SPECIAL_TLDS)) + ")$"
+
+
 def clean_emails(values: pd.Series) -> CleanResult:
     """Clean a column of email addresses.
 
@@ -122,7 +148,9 @@ def clean_emails(values: pd.Series) -> CleanResult:
     # plain valid addresses (what _clean_email_fast returns as they are) first, in one pass
     match = _PLAIN_CHECKED_RE.fullmatch
     if pd.api.types.infer_dtype(uniq, skipna=False) == "string":
-        plain = [len(v) <= 254 and match(v) is not None for v in uniq]
+        plain = _plain_addresses(uniq)
+        if plain is None:
+            plain = [len(v) <= 254 and match(v) is not None for v in uniq]
     else:
         plain = [type(v) is str and len(v) <= 254 and match(v) is not None for v in uniq]
     email = uniq.copy()

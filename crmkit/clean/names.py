@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.clean._base import (
-    CleanResult, as_series, factorize, has_cjk, is_placeholder, normalize_text, problems_series, take,
+    PLACEHOLDERS, CleanResult, arrow_text, as_series, factorize, has_cjk, is_placeholder, normalize_text, problems_series, take,
 )
 
 NAME_COLUMNS = ["first_name", "last_name", "full_name", "salutation"]
@@ -99,6 +99,11 @@ def _recase(text: str | None, *, particles: bool = True) -> str | None:
 
 def _take_salutation(tokens: list[str], country: str | None) -> tuple[list[str], list[str]]:
     """Leading honorific tokens -> (salutation parts, remaining tokens)."""
+    if not tokens:
+        return [], tokens
+    head = tokens[0].lower().rstrip(".").rstrip(",")
+    if head != "m" and head not in _HONORIFICS:  # (every phrase starts with an honorific too)
+        return [], tokens
     found: list[str] = []
     while tokens:
         norm = [t.lower().rstrip(".").rstrip(",") for t in tokens]
@@ -231,71 +236,280 @@ def clean_names(first: pd.Series | None, last: pd.Series | None, full: pd.Series
     n = len(index)
     parts = [_text_codes(s) if s is not None else (np.full(n, -1, dtype=np.intp), np.empty(0, dtype=object))
              for s in (as_series(s, index) if s is not None else None for s in (first, last, full, salutation))]
-    # A row with only a first and/or last name, each one word (the usual case), is cleaned word by word:
-    # _clean_one would only re-case each word and join them (see _one_word).
-    words = [[_one_word(v) for v in parts[i][1]] + [(True, None)] for i in (0, 1)]  # last entry: missing
-    by_words = (parts[2][0] < 0) & (parts[3][0] < 0)
-    for i in (0, 1):
-        by_words &= np.array([ok for ok, _ in words[i]], dtype=bool)[parts[i][0]]
-    # The country only matters for a first or full name with a token such as "M." (French "Monsieur"):
-    # elsewhere it is left out of the key, so each distinct name is cleaned once.
-    may_say_monsieur = np.zeros(n, dtype=bool)
-    for i in (0, 2):
-        codes, uniq = parts[i]
-        if len(uniq):
-            flags = np.array([_may_say_monsieur(v) for v in uniq] + [False], dtype=bool)
-            may_say_monsieur |= flags[codes]
-    country_rows = np.flatnonzero(may_say_monsieur & ~by_words)
-    if isinstance(country, pd.Series):
-        country_codes, country_uniq = _text_codes(as_series(country.to_numpy(dtype=object)[country_rows]))
-    else:
-        one_code, country_uniq = _text_codes(as_series([country]))
-        country_codes = np.full(len(country_rows), one_code[0], dtype=np.intp)
-    country_part = np.zeros(n, dtype=np.intp)
-    country_part[country_rows] = country_codes + 1
-    # the other rows: one integer key per row from the codes of the four parts and the (relevant) country
-    columns = [codes for codes, _ in parts] + [country_part - 1]
-    present = np.zeros(n, dtype=bool)
-    for codes in columns[:4]:
-        present |= codes >= 0
-    rows = np.flatnonzero(present & ~by_words)
-    key = np.zeros(len(rows), dtype=np.int64)
-    for codes, size in zip(columns, [len(uniq) + 1 for _, uniq in parts] + [len(country_uniq) + 1]):
-        if int(key.max(initial=0)) >= 2 ** 62 // size:  # keep the key small: renumber first
-            key = pd.factorize(key)[0].astype(np.int64)
-        key = key * size + (codes[rows] + 1)
-    group_codes = pd.factorize(key)[0]
-    row_codes = np.full(n, -1, dtype=np.intp)
-    row_codes[rows] = group_codes
-    # factorize numbers the groups in order of first appearance: their first rows stand for them
-    if len(rows):
-        running = np.maximum.accumulate(group_codes)
-        firsts = rows[np.r_[True, running[1:] > running[:-1]]]
-    else:
-        firsts = rows
-    results = []
-    for f, l, fu, sa, c in zip(*(codes[firsts].tolist() for codes in columns)):
-        sal = normalize_text(parts[3][1][sa]) if sa >= 0 else None
-        results.append(_clean_one(parts[0][1][f] if f >= 0 else None, parts[1][1][l] if l >= 0 else None,
-                                  parts[2][1][fu] if fu >= 0 else None, None if is_placeholder(sal) else sal,
-                                  country_uniq[c] if c >= 0 else None))
-    cols = {name: take([r[i] for r in results], row_codes) for i, name in enumerate(NAME_COLUMNS)}
-    problems = take([r[4] for r in results], row_codes)
-    # the rows cleaned word by word: each word's form, and "first last" once per distinct pair
-    by_word_rows = np.flatnonzero(by_words)
-    if len(by_word_rows):
-        first_codes, last_codes = parts[0][0][by_word_rows], parts[1][0][by_word_rows]
-        first_form_of = np.array([form for _, form in words[0]], dtype=object)
-        last_form_of = np.array([form for _, form in words[1]], dtype=object)
-        first_form, last_form = first_form_of[first_codes], last_form_of[last_codes]
-        width = len(words[1]) + 1
-        pair_codes, pairs = pd.factorize((first_codes.astype(np.int64) + 1) * width + last_codes + 1)
-        firsts_of, lasts_of = first_form_of[pairs // width - 1].tolist(), last_form_of[pairs % width - 1].tolist()
-        full_forms = [a if b is None else b if a is None else f"{a} {b}" for a, b in zip(firsts_of, lasts_of)]
-        cols["first_name"][by_word_rows] = first_form
-        cols["last_name"][by_word_rows] = last_form
-        cols["full_name"][by_word_rows] = take(full_forms, pair_codes)
+    # _clean_one row by row, taken apart (see _clean_one): each first, last and full name is read on its
+    # own, once per distinct value (and country class where "M." can occur); then the rows' parts are put
+    # together with whole-column operations.
+    classes = _country_classes(country, n)
+    recase = _Recaser()
+    (f_codes, f_uniq), (l_codes, l_uniq), (u_codes, u_uniq), (s_codes, s_uniq) = parts
+    fk, f_keys = _part_keys(f_codes, f_uniq, classes)
+    lk, l_keys = _part_keys(l_codes, l_uniq, None)
+    uk, u_keys = _part_keys(u_codes, u_uniq, classes)
+    f_parts = _Parts(f_uniq, f_keys, saluted=True, particles=False, recase=recase)
+    l_parts = _Parts(l_uniq, l_keys, saluted=False, particles=True, recase=recase)
+    u_parts = _Parts(u_uniq, u_keys, saluted=True, particles=True, recase=recase)
+
+    f_has, l_has, u_has = f_parts.has[fk], l_parts.has[lk], u_parts.has[uk]
+    cjk = f_parts.cjk[fk] | l_parts.cjk[lk] | u_parts.cjk[uk]
+    alone = ~f_has & ~l_has  # no first or last name (left): the full name is split
+    latin = ~cjk
+    # rows with a first or last name: the values as read (CJK) or re-cased
+    first_out = np.where(latin, f_parts.rec[fk], f_parts.val[fk])
+    last_out = np.where(latin, l_parts.rec[lk], l_parts.val[lk])
+    full_out = np.where(latin, u_parts.rec[uk], u_parts.val[uk])
+    # ... and without a full name: composed from first and last, once per distinct pair
+    composed = np.flatnonzero(~alone & ~u_has)
+    if len(composed):
+        pair_codes, pairs = pd.factorize((fk[composed].astype(np.int64) + 1) * (len(l_keys) + 1) + lk[composed] + 1)
+        full_out[composed] = take([_compose(f_parts, l_parts, int(p) // (len(l_keys) + 1) - 1,
+                                            int(p) % (len(l_keys) + 1) - 1) for p in pairs], pair_codes)
+    # rows without: the full name split, once per distinct full name (only those: a split can fail)
+    alone_rows = np.flatnonzero(alone & u_has)
+    found: dict[int, tuple] = {}  # per full name split: the salutation the split found
+    has_found = np.zeros(len(u_keys) + 1, dtype=bool)
+    if len(alone_rows):
+        first_of, last_of, full_of = (np.full(len(u_keys) + 1, None, dtype=object) for _ in range(3))
+        for u in np.unique(uk[alone_rows]).tolist():
+            first_of[u], last_of[u], full_of[u], found[u] = _split_alone(
+                u_parts.val[u], u_parts.cjk[u], _CLASS_COUNTRY[u_keys[u][1]], recase)
+            has_found[u] = bool(found[u])
+        at = uk[alone_rows]
+        first_out[alone_rows], last_out[alone_rows], full_out[alone_rows] = first_of[at], last_of[at], full_of[at]
+
+    # the salutation: the given one, then what each part held, in _clean_one's order; once per distinct set
+    s_norm = np.array([_saluted(v) for v in s_uniq] + [None], dtype=object)
+    u_sal = u_parts.has_sal[uk] | (alone & has_found[uk])
+    sal_rows = np.flatnonzero((s_norm[s_codes] != None) | f_parts.has_sal[fk] | l_parts.has_sal[lk] | u_sal)  # noqa: E711
+    salutation_out = np.full(n, None, dtype=object)
+    if len(sal_rows):
+        r = sal_rows
+        key = np.column_stack([s_codes[r], np.where(f_parts.has_sal[fk[r]], fk[r], -1),
+                               np.where(l_parts.has_sal[lk[r]], lk[r], -1),
+                               np.where(u_sal[r], uk[r], -1), alone[r] & u_sal[r]]).astype(np.int64)
+        groups, firsts = _row_groups(key)
+        texts = []
+        for s, f, la, u, a in key[firsts].tolist():
+            pieces = [s_norm[s]] if s_norm[s] is not None else []
+            pieces += [u_parts.lone[u], f_parts.lone[f]]
+            pieces += [*(u_parts.sals[u] or ()), *(f_parts.sals[f] or ()), *(l_parts.sals[la] or ())]
+            if a:
+                pieces += found.get(u, ())
+            seen = list(dict.fromkeys(p for p in pieces if p))
+            texts.append(" ".join(seen) or None)
+        salutation_out[r] = take(texts, groups)
+
+    # the problem: the full name's, else the last name's, else the first name's
+    problems = u_parts.problem[uk]
+    for other in (l_parts.problem[lk], f_parts.problem[fk]):
+        problems = np.where(problems == None, other, problems)  # noqa: E711
+    cols = {"first_name": first_out, "last_name": last_out, "full_name": full_out, "salutation": salutation_out}
     return CleanResult(pd.DataFrame(cols, index=index, dtype=object, copy=False), problems_series(problems, index))
+
+
+# the country as far as it matters (the French "M."): None, a French-speaking country, any other
+_CLASS_COUNTRY = (None, "FR", "")
+
+
+def _country_classes(country: pd.Series | str | None, n: int) -> np.ndarray:
+    """Each row's country class: 0 none, 1 French-speaking, 2 any other (see :data:`_CLASS_COUNTRY`)."""
+    if isinstance(country, pd.Series):
+        values = country.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        french = pd.Series(values, dtype=object).isin(list(_FRENCH_COUNTRIES)).to_numpy()
+        return np.where(missing, 0, np.where(french, 1, 2)).astype(np.int8)
+    if country is None or pd.isna(country):
+        return np.zeros(n, dtype=np.int8)
+    return np.full(n, 1 if str(country) in _FRENCH_COUNTRIES else 2, dtype=np.int8)
+
+
+def _part_keys(codes: np.ndarray, uniq: np.ndarray, classes: np.ndarray | None) -> tuple[np.ndarray, list]:
+    """Each row's key (-1 missing) and the distinct (value code, country class) keys; the class is kept only
+    for values where "M." can occur."""
+    if classes is None or not len(uniq):
+        return codes, [(c, 0) for c in range(len(uniq))]
+    relevant = np.array([_may_say_monsieur(v) for v in uniq] + [False], dtype=bool)[codes]
+    if not relevant.any():
+        return codes, [(c, 0) for c in range(len(uniq))]
+    present = np.flatnonzero(codes >= 0)
+    key = codes[present].astype(np.int64) * 3 + np.where(relevant[present], classes[present], 0)
+    group, keys = pd.factorize(key)
+    out = np.full(len(codes), -1, dtype=np.intp)
+    out[present] = group
+    return out, [(int(k) // 3, int(k) % 3) for k in keys]
+
+
+class _Parts:
+    """The reading (:func:`_read_part`) of each distinct first, last or full name (``keys``: (value code,
+    country class) pairs), as arrays with one more entry at the end for a missing value (key -1):
+    ``val``, ``rec`` (re-cased), ``cjk``, ``lone``, ``sals`` (a tuple, or None for none), ``problem``.
+
+    Plain names (:func:`_plain_names`) are read as they are, without a Python call each."""
+
+    def __init__(self, uniq: np.ndarray, keys: list[tuple[int, int]], *, saluted: bool, particles: bool,
+                 recase: "_Recaser"):
+        n = len(keys)
+        values = uniq[np.fromiter((c for c, _ in keys), dtype=np.intp, count=n)] if n else np.empty(0, dtype=object)
+        plain, keeps_case = _plain_names(values, saluted)
+        self.val = np.empty(n + 1, dtype=object)
+        self.val[:-1] = values
+        self.val[-1] = None
+        self.rec = self.val.copy()
+        self.lone, self.sals, self.problem = (np.full(n + 1, None, dtype=object) for _ in range(3))
+        self.cjk = np.zeros(n + 1, dtype=bool)
+        for i in np.flatnonzero(~plain).tolist():
+            x, rec, cjk, lone, sals, problem = _read_part(values[i], _CLASS_COUNTRY[keys[i][1]], saluted, recase,
+                                                          particles)
+            self.val[i], self.rec[i], self.cjk[i], self.lone[i], self.problem[i] = x, rec, cjk, lone, problem
+            self.sals[i] = sals or None
+        for i in np.flatnonzero(plain & ~keeps_case).tolist():
+            self.rec[i] = recase(values[i], particles)
+        self.has = self.val != None  # noqa: E711
+        self.has_sal = (self.lone != None) | (self.sals != None)  # noqa: E711
+
+
+# Names in these forms need no Python call each (see _plain_names)
+_PLAIN_MIN = 2_000
+_NOT_PLAIN_RE = r"[\x00-\x1f\x7f@`0-9]|  |^ | $|^$"
+_CHANGES_CASE_RE = r"(?:^| )[^A-Z ]*[a-z][^A-Z ]*(?: |$)|(?:^| )[^a-z ]*[A-Z][^a-z ]*[A-Z][^a-z ]*(?: |$)"
+
+
+def _plain_names(values: np.ndarray, saluted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Which values :func:`_read_part` returns as they are, and which of those :func:`_recase` keeps, found
+    with pyarrow over the whole array: ASCII names in normal form (no control character, no double,
+    leading or trailing space), without "@", backquote or digit (no problem), no placeholder, and (for a
+    first or full name, ``saluted``) a first word that is no honorific; the case is kept when no word is
+    all lower case, or all upper case with two letters or more (so no word is re-cased). All False for few
+    values, or without pyarrow."""
+    none = np.zeros(len(values), dtype=bool)
+    if len(values) < _PLAIN_MIN:
+        return none, none
+    text = arrow_text(values)
+    if text is None:
+        return none, none
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lower = pc.ascii_lower(text)
+    plain = pc.and_(pc.string_is_ascii(text), pc.invert(pc.match_substring_regex(text, _NOT_PLAIN_RE)))
+    plain = pc.and_(plain, pc.invert(pc.is_in(lower, value_set=pa.array(sorted(PLACEHOLDERS)))))
+    if saluted:  # _take_salutation's first look: the first word, lower case, without trailing dots, commas
+        head = pc.ascii_rtrim(pc.ascii_rtrim(pc.replace_substring_regex(lower, " .*", ""), "."), ",")
+        plain = pc.and_(plain, pc.invert(pc.is_in(head, value_set=pa.array(sorted({*_HONORIFICS, "m"})))))
+    keeps = pc.and_(plain, pc.invert(pc.match_substring_regex(text, _CHANGES_CASE_RE)))
+    return (plain.to_numpy(zero_copy_only=False).astype(bool, copy=False),
+            keeps.to_numpy(zero_copy_only=False).astype(bool, copy=False))
+
+
+def _read_part(value, country: str | None, saluted: bool, recase: "_Recaser", particles: bool) -> tuple:
+    """One name part as _clean_one reads it: (value left, its re-cased form, CJK?, lone honorific,
+    salutations taken, problem). ``saluted``: a first or full name (salutations are looked for)."""
+    x = normalize_text(value)
+    x = None if is_placeholder(x) else x.replace("’", "'").replace("`", "'")
+    problem = None
+    if x:
+        if "@" in x:
+            problem = "name looks like an email address"
+        elif _count_digits(x) >= 3:
+            problem = "name contains digits"
+    lone, sals = None, []
+    if saluted and x:
+        low = x.lower().rstrip(".")
+        if low in _HONORIFICS and " " not in x:  # a lone "Mr"
+            lone, x = _HONORIFICS[low], None
+        elif not has_cjk(x):
+            sals, rest = _take_salutation(x.split(" "), country)
+            x = " ".join(rest) if rest else None
+    cjk = False
+    if x and has_cjk(x):
+        for suffix in _CJK_SUFFIX_KEEP:
+            if x.endswith(suffix) and len(x) > len(suffix):
+                sals.append(suffix)
+                x = x[: -len(suffix)].strip()
+                break
+        cjk = bool(x) and has_cjk(x)
+    return x, (x if cjk else recase(x, particles)), cjk, lone, tuple(sals), problem
+
+
+def _compose(f_parts: _Parts, l_parts: _Parts, f: int, la: int) -> str | None:
+    """The full name of a row with a first and/or last name but none given (_clean_one's rule)."""
+    if f_parts.cjk[f] or l_parts.cjk[la]:
+        names = [x for x in (l_parts.val[la], f_parts.val[f]) if x]
+        return "".join(names) if all(has_cjk(x) for x in names) else " ".join(reversed(names))
+    return " ".join(x for x in (f_parts.rec[f], l_parts.rec[la]) if x) or None
+
+
+def _split_alone(full: str, cjk: bool, country: str | None, recase: "_Recaser") -> tuple:
+    """(first, last, full, salutation found) of a full name given without first and last name."""
+    if cjk:
+        return None, None, full, ()
+    composed, found = False, []
+    if "," in full:
+        head, _, tail = full.partition(",")
+        taken, tail_tokens = _take_salutation([t for t in tail.split(" ") if t], country)
+        if tail_tokens and all(t.lower() in _NAME_SUFFIXES for t in tail_tokens):
+            first, last = _split_western(head.split(" "))  # "John Smith, Jr."
+        else:
+            found = taken
+            last, first = head.strip() or None, " ".join(tail_tokens) or None
+            composed = True
+    else:
+        first, last = _split_western(full.split(" "))
+    first, last = recase(first, False), recase(last, True)
+    full = (" ".join(x for x in (first, last) if x) or None) if composed else recase(full, True)
+    return first, last, full, tuple(found)
+
+
+def _saluted(value) -> str | None:
+    text = normalize_text(value)
+    return None if is_placeholder(text) else text
+
+
+def _row_groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group codes of the rows of ``key`` (one row of integers per row) and the first row of each group."""
+    _, firsts, groups = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return groups.reshape(-1), firsts
+
+
+class _Recaser:
+    """:func:`_recase` with each distinct word re-cased once."""
+
+    def __init__(self):
+        self.words: dict[tuple[str, bool], str] = {}
+
+    def __call__(self, text: str | None, particles: bool) -> str | None:
+        if not text or has_cjk(text) or "@" in text:
+            return text
+        words = text.split(" ")
+        last = len(words) - 1
+        get = self.words.get
+        out = []
+        for i, word in enumerate(words):
+            key = (word, particles and i < last)
+            done = get(key)
+            if done is None:
+                done = self.words[key] = _recase_word(word, key[1])
+            out.append(done)
+        return " ".join(out)
+
+
+def _recase_word(word: str, particle: bool) -> str:
+    """One word as :func:`_recase` writes it (``particle``: it may be a lower-case name particle)."""
+    letters = "".join(_WORD_RE.findall(word))
+    if not letters or not (letters.isupper() or letters.islower()) or (len(letters) == 1 and letters.isupper()):
+        return word  # mixed case as given, or an initial
+    if particle and word.lower() in _PARTICLES:
+        return word.lower()
+    return "-".join(_cap_word(part) for part in word.split("-"))
+
+
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
+
+
+def _count_digits(text: str) -> int:
+    """How many characters of ``text`` str.isdigit() counts (as _clean_one counts them)."""
+    if text.isascii():
+        return len(_ASCII_DIGIT_RE.findall(text))
+    return sum(map(str.isdigit, text))
 
 
 def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -312,24 +526,7 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _may_say_monsieur(value: str) -> bool:
     """Can ``_take_salutation`` see the French "M." in this name? (Only then does the country matter.)"""
+    if isinstance(value, str) and "." not in value and "．" not in value:
+        return False  # (normalize_text only adds a dot for a full-width one)
     text = normalize_text(value)
     return text is not None and "." in text and "m" in text.lower()
-
-
-def _one_word(value: str) -> tuple[bool, str | None]:
-    """``(True, name)`` when ``_clean_one`` takes this first or last name, given without a full name or
-    salutation, as one word on its own, else ``(False, None)``.
-
-    Such a word (no space, "@", digit or CJK character, not an honorific; a placeholder is no name) is
-    not split, has no salutation to take, no problem, and does not depend on the country; _clean_one
-    only re-cases it (:func:`_recase`; for one word the particle rule never applies) and joins first
-    and last name with a space.
-    """
-    text = normalize_text(value)
-    if is_placeholder(text):
-        return True, None
-    text = text.replace("’", "'").replace("`", "'")
-    if " " in text or "@" in text or has_cjk(text) or any(ch.isdigit() for ch in text) \
-            or text.lower().rstrip(".") in _HONORIFICS:
-        return False, None
-    return True, _recase(text, particles=False)

@@ -491,14 +491,25 @@ def _region_series(region: pd.Series | str | None, index: pd.Index) -> pd.Series
 _INTERNATIONAL = ("+", "00", "＋")
 
 
-def _distinct_pairs(values: pd.Series, region: pd.Series) -> tuple[np.ndarray, list[tuple[str, str | None]]]:
+def _region_codes(region: pd.Series, index: pd.Index) -> tuple[np.ndarray, list[str | None]]:
+    """Row codes of the regions (aligned with ``index``) and the text of each code + 1 (0: no region)."""
+    regions = _region_series(region, index)
+    if not regions.index.equals(index):
+        regions = regions.reindex(index)
+    reg_codes, reg_uniq = factorize(regions)
+    return reg_codes, [None] + [str(r) or None for r in reg_uniq]
+
+
+def _distinct_pairs(values: pd.Series, region: pd.Series, region_codes: tuple | None = None
+                    ) -> tuple[np.ndarray, list[tuple[str, str | None]]]:
     """Row codes (-1 for missing) and the distinct (value as text, region) pairs of a column.
 
     A number with a country code does not depend on the region: its region is None (one pair each).
+    ``region_codes``: :func:`_region_codes` of ``region`` for ``values.index``, when known already.
     """
     codes, uniq = factorize(values)
-    regions = _region_series(region, values.index)
     if pd.api.types.infer_dtype(uniq, skipna=False) not in ("string", "empty"):  # not all text: key on str()
+        regions = _region_series(region, values.index)
         international = values.astype(object).str.lstrip().str.startswith(_INTERNATIONAL).fillna(False)
         regions = regions.where(~international.to_numpy(dtype=bool), None)
         present = values.notna().to_numpy()
@@ -508,10 +519,7 @@ def _distinct_pairs(values: pd.Series, region: pd.Series) -> tuple[np.ndarray, l
         items = [tuple(k.rsplit("\x1f", 1)) for k in uniq]
         return codes, [(v, r or None) for v, r in items]
     international = np.fromiter((v.lstrip().startswith(_INTERNATIONAL) for v in uniq), dtype=bool, count=len(uniq))
-    if not regions.index.equals(values.index):
-        regions = regions.reindex(values.index)
-    reg_codes, reg_uniq = factorize(regions)
-    reg_text = [None] + [str(r) or None for r in reg_uniq]  # position 0: no region
+    reg_codes, reg_text = region_codes if region_codes is not None else _region_codes(region, values.index)
     width = len(reg_text)
     present = np.flatnonzero(codes >= 0)
     value_codes = codes[present]
@@ -523,11 +531,12 @@ def _distinct_pairs(values: pd.Series, region: pd.Series) -> tuple[np.ndarray, l
     return codes, items
 
 
-def _clean_phone_codes(values: pd.Series, region: pd.Series | str | None = None
+def _clean_phone_codes(values: pd.Series, region: pd.Series | str | None = None, region_codes: tuple | None = None
                        ) -> tuple[np.ndarray, tuple[list, list, list]]:
-    """Row codes (-1 for missing) and, per distinct (value, region), the phones, extensions and problems."""
+    """Row codes (-1 for missing) and, per distinct (value, region), the phones, extensions and problems
+    (``region_codes``: see :func:`_distinct_pairs`)."""
     if isinstance(region, pd.Series):
-        codes, items = _distinct_pairs(values, region)
+        codes, items = _distinct_pairs(values, region, region_codes)
     else:
         codes, uniq = factorize(values)
         items = [(v, region) for v in uniq]

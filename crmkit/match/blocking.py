@@ -287,9 +287,20 @@ def block_pairs(prep: pd.DataFrame | Prepared, rules: list[str], *, max_block_si
 
     With ``return_rules`` also a dict rule -> number of pairs it produced (before the union).
     """
+    enc, counts = encoded_pairs(prep, rules, max_block_size=max_block_size, window=window)
+    pairs = decode_pairs(enc, len(_frame(prep)))
+    return (pairs, counts) if return_rules else pairs
+
+
+def encoded_pairs(prep: pd.DataFrame | Prepared, rules: list[str], *, max_block_size: int = 200, window: int = 12,
+                  sort_codes: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, int]]:
+    """The pairs of :func:`block_pairs` as sorted unique codes ``left * n + right``, and the pairs per rule. The
+    codes of several calls (rules shared out between processes) unite with :func:`union_encoded`.
+    ``sort_codes``: :func:`sort_order` of ``prep``, when known already."""
     frame = _frame(prep)
     n = len(frame)
-    sort_codes = _rank(*(prep.cols[c] if isinstance(prep, Prepared) else frame[c] for c in ("name_key", "email")))
+    if sort_codes is None and any(rule != "name_sorted" for rule in rules):
+        sort_codes = sort_order(prep)
     chunks, counts = [], {}
     for rule in rules:
         keys = _rule_keys(prep, rule)
@@ -312,10 +323,25 @@ def block_pairs(prep: pd.DataFrame | Prepared, rules: list[str], *, max_block_si
         counts[rule] = len(a)
         chunks.append(np.minimum(a, b) * n + np.maximum(a, b))
         chunks[-1] = chunks[-1][a != b]
+    return union_encoded(chunks), counts
+
+
+def sort_order(prep: pd.DataFrame | Prepared) -> np.ndarray:
+    """The order of records inside a block (and its windows): dense rank by name, then email."""
+    return _rank(*(prep.cols[c] if isinstance(prep, Prepared) else _frame(prep)[c] for c in ("name_key", "email")))
+
+
+def union_encoded(chunks: list[np.ndarray], presorted: bool = False) -> np.ndarray:
+    """Sorted unique values of several int64 arrays (encoded pairs); ``presorted``: each array is sorted
+    already (then they are merged: a stable sort finds the sorted runs)."""
     enc = np.concatenate(chunks) if chunks else np.empty(0, np.int64)
-    del chunks
-    enc.sort()                                          # in place: the pairs of all rules are the largest array
-    enc = enc[np.r_[True, enc[1:] != enc[:-1]]] if len(enc) else enc
+    del chunks[:]
+    enc.sort(kind="stable" if presorted else None)     # in place: the pairs of all rules are the largest array
+    return enc[np.r_[True, enc[1:] != enc[:-1]]] if len(enc) else enc
+
+
+def decode_pairs(enc: np.ndarray, n: int) -> np.ndarray:
+    """Encoded pairs ``left * n + right`` as an (m × 2) int64 array of positions."""
     pairs = np.empty((len(enc), 2), np.int64)
     np.divmod(enc, n, out=(pairs[:, 0], pairs[:, 1]))
-    return (pairs, counts) if return_rules else pairs
+    return pairs

@@ -157,8 +157,13 @@ def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd
     n = len(ids)
     if pairs is None or len(pairs) == 0:
         return pd.Series(ids.to_numpy(), index=ids, name="cluster")
-    pl = ids.get_indexer(pairs["record_id_l"].astype(str))
-    pr = ids.get_indexer(pairs["record_id_r"].astype(str))
+    left, right = pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str)
+    if ids.is_unique:           # one hash table (Arrow's) for both columns
+        from crmkit._link_tables import _Positions
+
+        pl, pr = _Positions(pd.Series(ids, dtype=ids.dtype)).of(left, right)
+    else:                       # get_indexer says what is wrong
+        pl, pr = ids.get_indexer(left), ids.get_indexer(right)
     w = pd.to_numeric(pairs["match_weight"], errors="coerce").fillna(0).to_numpy(float) \
         if "match_weight" in pairs else np.zeros(len(pairs))
     merged = pairs["decision"].astype(str).eq("merge").to_numpy() if "decision" in pairs else np.ones(len(pairs), bool)

@@ -47,6 +47,7 @@ from rapidfuzz.distance import DamerauLevenshtein, Indel, JaroWinkler, Levenshte
 from rapidfuzz.process import cpdist
 
 from crmkit.match import generic
+from crmkit._fork import Beside, fork_ok
 from crmkit.clean._free_mail import is_free_mail
 from crmkit.clean._nicknames import NICKNAMES
 
@@ -212,9 +213,72 @@ def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) 
 def _prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None
              ) -> tuple[pd.DataFrame, dict[str, "_Coded"]]:
     """:func:`prepare`, plus the codes of the columns normalised value by value (for :class:`Prepared`)."""
-    coded: dict[str, _Coded] = {}
+    return _prepare_run(df, extra)[:2]
+
+
+def _prepare_run(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None, phone_digits: int = 7
+                 ) -> tuple[pd.DataFrame, dict[str, "_Coded"], dict]:
+    """:func:`_prepare`, plus what :class:`Prepared` derives from the columns (``derived``).
+
+    A large frame has its contact columns (email, phones, company, address, ``extra``) normalised in a forked
+    helper while this process does the names (and their codes for :class:`Prepared`); they come back as codes
+    and distinct values, with what :class:`Prepared` derives from them alone (phones in one vocabulary with
+    their last ``phone_digits`` digits, the emails' digits and kind of domain)."""
     out: dict[str, np.ndarray] = {}     # object arrays; one object frame at the end (no str-dtype round trips)
     out["record_id"] = df["record_id"].astype(str).to_numpy(dtype=object)
+    if fork_ok(len(df)):
+        there = tuple(p for p in _PLACES if p not in _HERE_PLACES)
+        with Beside(lambda: _packed(*_prepare_contacts(df, extra, phone_digits, there)), len(df)) as helper:
+            names, coded = _prepare_names(df)
+            derived = {"names": _name_codes(names, coded)}
+            places, places_coded = _prepare_places(df, _HERE_PLACES)
+            contacts, contacts_coded, contacts_derived = _unpacked(*helper.result())
+        contacts.update(places)
+        contacts_coded.update(places_coded)
+    else:
+        names, coded = _prepare_names(df)
+        derived = {"names": _name_codes(names, coded)}
+        contacts, contacts_coded, contacts_derived = _prepare_contacts(df, extra, phone_digits)
+    out.update(names)
+    order = ["email", "email_local", "phone1", "phone2", *_PLACES]
+    out.update({name: contacts[name] for name in order})
+    out.update({name: values for name, values in contacts.items() if name not in order})     # x:<column>
+    coded.update(contacts_coded)
+    derived.update(contacts_derived)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object), coded, derived
+
+
+def _packed(out: dict[str, np.ndarray], coded: dict[str, "_Coded"], derived: dict) -> tuple[dict, dict, dict]:
+    """Columns of object values as codes and distinct values (the cheap form to send between processes)."""
+    small = {}
+    for name, values in out.items():
+        if name in coded:
+            small[name] = None                  # rebuilt from coded
+        elif name in ("phone1", "phone2"):      # text or None: codes of the phones' one vocabulary
+            small[name] = (getattr(derived["phone"], f"codes{name[-1]}"), derived["phone"].uniq)
+        else:                                   # declared columns (numbers, ...): as they are
+            small[name] = values
+    return small, coded, derived
+
+
+def _unpacked(small: dict, coded: dict[str, "_Coded"], derived: dict) -> tuple[dict[str, np.ndarray], dict, dict]:
+    """The columns of :func:`_packed` as object arrays again (None = missing)."""
+    out = {}
+    for name, packed in small.items():
+        if isinstance(packed, np.ndarray):
+            out[name] = packed
+            continue
+        codes, uniq = (coded[name].codes, coded[name].uniq) if packed is None else packed
+        values = np.empty(len(uniq) + 1, dtype=object)
+        values[:-1] = uniq
+        out[name] = values[codes]
+    return out, coded, derived
+
+
+def _prepare_names(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
+    """The name columns of :func:`prepare` (fn, ln, fn_canon, full, cjk, name_key, py_family, py_given)."""
+    coded: dict[str, _Coded] = {}
+    out: dict[str, np.ndarray] = {}
     first, last, full = (_col(df, c).reset_index(drop=True) for c in ("first_name", "last_name", "full_name"))
     # a CJK full name, else CJK in the first or last name (each judged once per distinct value)
     is_cjk = [_on_unique(col, lambda v: bool(_CJK.search(str(v)))).eq(True) for col in (full, first, last)]
@@ -244,7 +308,32 @@ def _prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None
     py = _on_unique(cjk, _pinyin_parts)
     out["py_family"] = py.map(lambda t: t[0] if t else None).to_numpy()
     out["py_given"] = py.map(lambda t: t[1] if t else None).to_numpy()
+    return out, coded
 
+
+_PLACES = {"company_key": lambda v: " ".join(str(v).casefold().split()) or None,
+           "street": _street,
+           "postcode": lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None,
+           "city": _place,
+           "country": lambda v: str(v).strip().upper() or None}
+_HERE_PLACES = ("postcode", "country")      # prepared here while a helper does the other contact columns
+
+
+def _prepare_places(df: pd.DataFrame, places) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
+    """Company and address columns of :func:`prepare` (``places``: names among ``_PLACES``) and their codes."""
+    out, coded = {}, {}
+    for name in places:
+        out[name], coded[name] = _coded_on_unique(_col(df, name).reset_index(drop=True), _PLACES[name])
+    return out, coded
+
+
+def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None, phone_digits: int = 7,
+                      places=tuple(_PLACES)) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"], dict]:
+    """The other columns of :func:`prepare`: email, email_local, phone1, phone2, the ``places`` among
+    company_key, street, postcode, city, country, and ``x:<column>`` of ``extra``; their codes; what
+    :class:`Prepared` derives from them alone."""
+    coded: dict[str, _Coded] = {}
+    out: dict[str, np.ndarray] = {}
     out["email"], coded["email"] = _coded_on_unique(
         _col(df, "email"), lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
     em = coded["email"]                 # local parts from the distinct emails
@@ -257,18 +346,33 @@ def _prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None
                                       lambda v: (p if _PHONE.match(p := str(v).strip()) else None)).to_numpy()
     same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
     out["phone2"] = np.where(same, None, out["phone2"])
-    for name, func in (("company_key", lambda v: " ".join(str(v).casefold().split()) or None),
-                       ("street", _street),
-                       ("postcode", lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None),
-                       ("city", _place),
-                       ("country", lambda v: str(v).strip().upper() or None)):
-        out[name], coded[name] = _coded_on_unique(_col(df, name).reset_index(drop=True), func)
+    places_out, places_coded = _prepare_places(df, places)
+    out.update(places_out)
+    coded.update(places_coded)
     if extra:
         from crmkit.match.generic import normalise
 
         for column, (kind, params) in extra.items():
             out[f"x:{column}"] = normalise(_col(df, column).reset_index(drop=True), kind, params).to_numpy()
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), dtype=object), coded
+    derived = _email_traits(coded["email"], coded["email_local"])
+    derived["phone"] = _Phones(out["phone1"], out["phone2"], phone_digits)
+    return out, coded, derived
+
+
+def _email_traits(em: "_Coded", loc: "_Coded") -> dict[str, np.ndarray]:
+    """Per record: the code of the email's digits ('' for none, -1 without an email), whether the address is
+    at a free-mail provider, the local part's length and whether it holds a digit (each judged once per
+    distinct value)."""
+    digits = pd.factorize(np.array([d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v)
+                                    for v in em.uniq], dtype=object))[0]
+    # private (free-mail) or work address, judged once per distinct domain
+    dom_codes, dom_uniq = pd.factorize(np.array([v[v.rfind("@") + 1:] for v in em.uniq], dtype=object))
+    dom_free = np.array([is_free_mail(d) for d in dom_uniq], dtype=bool)
+    local_u = pd.Series(loc.uniq, dtype=object)
+    local_digit = np.array([bool(_DIGIT.search(v)) for v in loc.uniq] + [False], dtype=bool)
+    return {"email_digits": np.r_[digits, -1][em.codes], "email_free": np.r_[dom_free[dom_codes], False][em.codes],
+            "local_len": np.r_[local_u.str.len().to_numpy(dtype=float), 0.0][loc.codes],
+            "local_digit": local_digit[loc.codes]}
 
 
 # --------------------------------------------------------------------------- pair similarity helpers
@@ -582,43 +686,56 @@ class _Phones:
         if len(self.tail) == 0:
             self.tail = np.full(1, -1, np.int64)
         self.uniq = np.asarray(uniq, dtype=object)
+        self.k = k
+
+
+def _name_codes(prep, coded: dict) -> dict:
+    """The coded name columns of :class:`Prepared` (``prep``: the prepared frame or its name columns)."""
+    c = {name: coded[name] if name in coded else _Coded(np.asarray(prep[name], dtype=object)) for name in
+         ("fn", "ln", "fn_canon", "cjk", "full", "name_key")}
+    # first, last and canonical names in one vocabulary, so any two can be compared (swaps); built
+    # from the distinct values of each column, then mapped through the codes
+    n = len(c["fn"].codes)
+    fn, ln, fcan = c["fn"], c["ln"], c["fn_canon"]
+    lcan_uniq = np.array([NICKNAMES.get(v, v) for v in ln.uniq], dtype=object)
+    names = _Coded(np.concatenate([fn.uniq, ln.uniq, fcan.uniq, lcan_uniq]))
+    bounds = np.cumsum([0, len(fn.uniq), len(ln.uniq), len(fcan.uniq), len(lcan_uniq)])
+    c["names"] = names
+    vocab = pd.Series(names.uniq, dtype=object)
+    c["name_initial"] = np.r_[pd.factorize(vocab.str[:1])[0], -1].astype(np.int64)
+    c["name_len"] = np.r_[vocab.str.len().astype(float).fillna(0).to_numpy(dtype=np.int64), 0]
+    for i, (key, col) in enumerate((("fn_c", fn), ("ln_c", ln), ("fcan_c", fcan), ("lcan_c", ln))):
+        to_vocab = np.r_[names.codes[bounds[i]:bounds[i + 1]], -1]
+        c[key] = to_vocab[col.codes]                  # code -1 indexes the trailing -1
+    # one id per distinct name (first, last, CJK: everything the name ladder reads) and a record holding it
+    c["name_id"], name_uniq = pd.factorize(_combined(fn.codes, ln.codes, c["cjk"].codes))
+    c["name_rep"] = np.zeros(len(name_uniq), np.int64)
+    c["name_rep"][c["name_id"][::-1]] = np.arange(n - 1, -1, -1)      # the first record of each name
+    return c
 
 
 class Prepared:
     """Coded columns of a prepared frame, built once per run and shared by every comparison."""
 
-    def __init__(self, prep: pd.DataFrame, params_phone: dict | None = None, coded: dict | None = None):
+    def __init__(self, prep: pd.DataFrame, params_phone: dict | None = None, coded: dict | None = None,
+                 derived: dict | None = None):
         self.frame = prep
         self.n = len(prep)
         coded = coded or {}         # codes prepare already knows (from the distinct values)
-        c = {name: coded[name] if name in coded else _Coded(prep[name].to_numpy()) for name in
-             ("fn", "ln", "fn_canon", "cjk", "full", "email", "email_local", "company_key", "street", "postcode",
-              "city", "country", "name_key")}
-        # first, last and canonical names in one vocabulary, so any two can be compared (swaps); built
-        # from the distinct values of each column, then mapped through the codes
+        derived = derived or {}     # ... and what it derived from them (see _prepare_run)
+        c = dict(derived["names"]) if "names" in derived else _name_codes(prep, coded)
+        c.update({name: coded[name] if name in coded else _Coded(prep[name].to_numpy()) for name in
+                  ("email", "email_local", "company_key", "street", "postcode", "city", "country")})
         n = len(prep)
-        fn, ln, fcan = c["fn"], c["ln"], c["fn_canon"]
-        lcan_uniq = np.array([NICKNAMES.get(v, v) for v in ln.uniq], dtype=object)
-        names = _Coded(np.concatenate([fn.uniq, ln.uniq, fcan.uniq, lcan_uniq]))
-        bounds = np.cumsum([0, len(fn.uniq), len(ln.uniq), len(fcan.uniq), len(lcan_uniq)])
-        c["names"] = names
-        vocab = pd.Series(names.uniq, dtype=object)
-        c["name_initial"] = np.r_[pd.factorize(vocab.str[:1])[0], -1].astype(np.int64)
-        c["name_len"] = np.r_[vocab.str.len().astype(float).fillna(0).to_numpy(dtype=np.int64), 0]
-        for i, (key, col) in enumerate((("fn_c", fn), ("ln_c", ln), ("fcan_c", fcan), ("lcan_c", ln))):
-            to_vocab = np.r_[names.codes[bounds[i]:bounds[i + 1]], -1]
-            c[key] = to_vocab[col.codes]                  # code -1 indexes the trailing -1
-        # one id per distinct name (first, last, CJK: everything the name ladder reads) and a record holding it
-        c["name_id"], name_uniq = pd.factorize(_combined(fn.codes, ln.codes, c["cjk"].codes))
-        c["name_rep"] = np.zeros(len(name_uniq), np.int64)
-        c["name_rep"][c["name_id"][::-1]] = np.arange(n - 1, -1, -1)      # the first record of each name
+        fn, ln = c["fn"], c["ln"]
         loc = c["email_local"]
-        local_u = pd.Series(loc.uniq, dtype=object)
-        c["local_len"] = np.r_[local_u.str.len().to_numpy(dtype=float), 0.0][loc.codes]
+        traits = derived if "local_digit" in derived else _email_traits(c["email"], loc)    # from prepare, or here
+        c["local_len"], c["email_digits"], c["email_free"] = (traits[k] for k in ("local_len", "email_digits",
+                                                                                   "email_free"))
         # a local part made of the person's name alone (anna.weber, mueller.t) is shared by namesakes;
         # one with digits or without the name is personal (judged once per distinct local part + name)
-        local_digit = np.array([bool(_DIGIT.search(v)) for v in loc.uniq] + [False], dtype=bool)
-        judge = np.flatnonzero(~local_digit[loc.codes] & (loc.codes >= 0))   # the others are personal anyway
+        local_digit = traits["local_digit"]
+        judge = np.flatnonzero(~local_digit & (loc.codes >= 0))   # the others are personal anyway
         has_ln = np.zeros(n, bool)
         if len(judge):
             _, first, codes = np.unique(_combined(loc.codes[judge], fn.codes[judge], ln.codes[judge]),
@@ -627,17 +744,11 @@ class Prepared:
             text = lambda col: np.append(col.uniq, "")[col.codes[rows]].tolist()  # noqa: E731   (code -1: '')
             made = np.array([_name_made(*t) for t in zip(text(loc), text(fn), text(ln))], dtype=bool)
             has_ln[judge] = made[codes.reshape(-1)]
-        em = c["email"]
-        digits = pd.factorize(np.array([d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v)
-                                        for v in em.uniq], dtype=object))[0]
-        c["email_digits"] = np.r_[digits, -1][em.codes]        # code of the email's digits ('' for none)
-        c["local_personal"] = local_digit[loc.codes] | ~has_ln
-        # private (free-mail) or work address, judged once per distinct domain
-        dom_codes, dom_uniq = pd.factorize(np.array([v[v.rfind("@") + 1:] for v in em.uniq], dtype=object))
-        dom_free = np.array([is_free_mail(d) for d in dom_uniq], dtype=bool)
-        c["email_free"] = np.r_[dom_free[dom_codes], False][em.codes]
-        c["phone"] = _Phones(prep["phone1"].to_numpy(), prep["phone2"].to_numpy(),
-                             (params_phone or {}).get("last_digits", 7))
+        c["local_personal"] = local_digit | ~has_ln
+        phones = derived.get("phone")
+        k = (params_phone or {}).get("last_digits", 7)
+        c["phone"] = phones if isinstance(phones, _Phones) and phones.k == k else _Phones(
+            prep["phone1"].to_numpy(), prep["phone2"].to_numpy(), k)
         for name in prep.columns:
             if name.startswith("x:"):
                 c[name] = _Coded(prep[name].to_numpy())
@@ -690,9 +801,42 @@ def compare_pairs(prep: pd.DataFrame | Prepared, l: np.ndarray, r: np.ndarray, s
     p = prep if isinstance(prep, Prepared) else Prepared(prep)
     l = np.asarray(l, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
+    if len(l) >= _PARALLEL_MIN_PAIRS and fork_ok(p.n):
+        # the second half of the pairs in a forked child (each pair's levels depend on that pair alone)
+        half = len(l) // 2
+        _warm(p, settings)
+        with Beside(lambda: _compare_chunks(p, l[half:], r[half:], settings), p.n) as child:
+            first = _compare_chunks(p, l[:half], r[:half], settings)
+            return _joined([first, child.result()])
+    return _compare_chunks(p, l, r, settings)
+
+
+_PARALLEL_MIN_PAIRS = 200_000     # pairs from which a large run compares half of them in a forked child
+
+
+def _warm(p: Prepared, settings) -> None:
+    """Build the per-run caches the comparisons read before forking, so the helper inherits them."""
+    fields = {c.field for c in settings.comparisons}
+    if "name" in fields:
+        p.value_frequency("name_key")
+        p["names"].signature()
+    if "email" in fields:
+        p["email"].signature()
+    if "phone" in fields:
+        p.phone_frequency()
+        p["phone"].coded.signature()
+    if "company" in fields:
+        p.value_frequency("company_key")
+
+
+def _compare_chunks(p: Prepared, l: np.ndarray, r: np.ndarray, settings) -> tuple[dict, dict]:
     if len(l) <= _CHUNK:
         return _compare_chunk(p, l, r, settings)
-    parts = [_compare_chunk(p, l[s:s + _CHUNK], r[s:s + _CHUNK], settings) for s in range(0, len(l), _CHUNK)]
+    return _joined([_compare_chunk(p, l[s:s + _CHUNK], r[s:s + _CHUNK], settings) for s in range(0, len(l), _CHUNK)])
+
+
+def _joined(parts: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """Levels and term frequencies of consecutive runs of pairs, laid end to end."""
     return ({k: np.concatenate([lv[k] for lv, _ in parts]) for k in parts[0][0]},
             {k: np.concatenate([tf[k] for _, tf in parts]) for k in parts[0][1]})
 

@@ -14,6 +14,11 @@ Two rules on top of the pairwise Fellegi–Sunter decision (see :mod:`crmkit.mat
   name both to a Pat Brown with a yahoo.com and to one with an icloud.com address), none of those pairs is
   trusted: they go to review, the person decides.
 
+A large run (``crmkit._fork.PARALLEL_MIN_ROWS`` records) uses a second process for the parts that
+split without changing a bit of the output: the contact columns are prepared in a forked helper while this
+process does the names, ``u`` and some blocking rules are computed there while this process keys the other
+rules, and half of the candidate pairs are compared and scored there. ``CRMKIT_WORKERS=0`` keeps it all here.
+
 >>> import pandas as pd
 >>> df = pd.DataFrame({"record_id": ["1", "2", "3"], "first_name": ["Bob", "Robert", "Anna"],
 ...                    "last_name": ["Miller", "Miller", "Weber"], "mobile": ["+15125550101"] * 2 + [None]})
@@ -29,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit.match.blocking import _pairs_in_groups, block_pairs
+from crmkit._fork import Beside, fork_ok
+from crmkit.match.blocking import _pairs_in_groups, decode_pairs, encoded_pairs, sort_order, union_encoded
 from crmkit.match.cluster import cannot_links, components, guard, other_evidence
-from crmkit.match.compare import Prepared, _prepare, compare_pairs
-from crmkit.match.scoring import pair_frame, prior_weight, score, train
+from crmkit.match.compare import Prepared, _prepare_run, _warm, compare_pairs
+from crmkit.match.scoring import estimate_u, pair_frame, prior_weight, score, train
 from crmkit.match.settings import MatchSettings
 
 _GUARD_MAX_MEMBERS = 60     # components up to this size get all their inner pairs scored
@@ -54,12 +60,30 @@ def _check_input(df: pd.DataFrame, settings: MatchSettings) -> None:
 
 
 _SCORE_CHUNK = 1 << 21
+_PARALLEL_MIN_PAIRS = 400_000       # pairs from which a large run scores half of them in a forked helper
 
 
-def _scored(levels: dict, tf: dict, settings: MatchSettings) -> list[np.ndarray]:
+def _scored(levels: dict, tf: dict, settings: MatchSettings, n: int = 0) -> list[np.ndarray]:
     """Per pair: match weight, probability, whether it is a cannot-link and a soft one (see
     :mod:`crmkit.match.cluster`), and whether no field but the name speaks for it (a weak edge). Scored in
-    chunks, so the per-field weights of all pairs are never held at once (the pairs shown are scored again)."""
+    chunks, so the per-field weights of all pairs are never held at once (the pairs shown are scored again).
+    A run of ``n`` records that may fork (:func:`~crmkit._fork.fork_ok`) scores the second half
+    of many pairs in a helper (each pair's figures depend on that pair alone)."""
+    size = len(next(iter(levels.values())))
+    if size >= _PARALLEL_MIN_PAIRS and fork_ok(n):
+        half = size // 2
+
+        def part(lo: int, hi: int) -> list[np.ndarray]:
+            return _scored_here({k: v[lo:hi] for k, v in levels.items()}, {k: v[lo:hi] for k, v in tf.items()},
+                                settings)
+        with Beside(lambda: part(half, size), n) as helper:
+            first = part(0, half)
+            return [np.concatenate(x) for x in zip(first, helper.result())]
+    return _scored_here(levels, tf, settings)
+
+
+def _scored_here(levels: dict, tf: dict, settings: MatchSettings) -> list[np.ndarray]:
+    """:func:`_scored` in this process."""
     size = len(next(iter(levels.values())))
     out = []
     for s in range(0, max(size, 1), _SCORE_CHUNK):
@@ -181,6 +205,42 @@ def _check_name_only_joins(n: int, l: np.ndarray, r: np.ndarray, merge_idx: np.n
     return keep
 
 
+# rough cost of a blocking rule's keys and pairs (1: a coded column or two, ~0.1 s CPU per million records), and
+# of u (per record of the run and random pair of u), for sharing them out between this process and a helper
+_RULE_COST = {"name_tokens": 9, "name_prefixes": 12, "phonetic_initial": 20, "cjk_pinyin": 7, "name_sorted": 10,
+              "cjk_name": 2, "email_local": 2}
+_U_COST = 22
+
+
+def _block_and_u(prep: Prepared, settings: MatchSettings) -> tuple[np.ndarray, dict[str, int], dict | None]:
+    """Candidate pairs, the pairs per blocking rule and (unless the settings are trained) ``u`` by
+    :func:`~crmkit.match.scoring.estimate_u`. A large run computes ``u`` and some of the rules in a forked
+    helper while this process keys the other rules; the pairs are the union either way."""
+    rules = settings.blocking_rules
+    need_u = not settings.trained and prep.n >= settings.min_prior_records
+    fork = fork_ok(prep.n)
+    mine, theirs = list(rules), []
+    if fork:                    # the costliest rule first, each to the side with less work so far
+        load = [0, _U_COST * settings.u_sample_size / prep.n if need_u else 0]
+        mine = []
+        for rule in sorted(dict.fromkeys(rules), key=lambda x: -_RULE_COST.get(x, 1)):
+            side = int(load[1] < load[0])
+            (theirs if side else mine).append(rule)
+            load[side] += _RULE_COST.get(rule, 1)
+    kw = {"max_block_size": settings.max_block_size, "window": settings.window}
+    if fork:                    # what both processes read, built once before forking
+        kw["sort_codes"] = sort_order(prep)
+        if need_u:
+            _warm(prep, settings)
+    with Beside(lambda: (encoded_pairs(prep, theirs, **kw), estimate_u(prep, settings) if need_u else None),
+                prep.n) as helper:
+        enc, counts = encoded_pairs(prep, mine, **kw)
+        (enc_theirs, counts_theirs), u = helper.result()
+    counts.update(counts_theirs)
+    enc = union_encoded([enc, enc_theirs], presorted=True)
+    return decode_pairs(enc, prep.n), {rule: counts[rule] for rule in rules}, u
+
+
 def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = None) -> pd.DataFrame:
     """Scored, explained duplicate pairs of a cleaned contacts frame.
 
@@ -198,19 +258,20 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     _check_input(df, settings)
     # the same records in any order give the same pairs (random u pairs are drawn by position)
     df = df.iloc[np.argsort(df["record_id"].astype(str).to_numpy(), kind="stable")]
-    frame, coded = _prepare(df, settings.extra_columns())
-    prep = Prepared(frame, settings.comparison("phone").params if any(
-        c.field == "phone" for c in settings.comparisons) else None, coded)
-    del frame, coded
+    phone_params = settings.comparison("phone").params if any(c.field == "phone" for c in settings.comparisons) \
+        else None
+    frame, coded, derived = _prepare_run(df, settings.extra_columns(), (phone_params or {}).get("last_digits", 7))
+    prep = Prepared(frame, phone_params, coded, derived)
+    del frame, coded, derived
     n = prep.n
-    cand, rule_counts = block_pairs(prep, settings.blocking_rules, max_block_size=settings.max_block_size,
-                                    window=settings.window, return_rules=True)
+    cand, rule_counts, u = _block_and_u(prep, settings)
     l, r = cand[:, 0], cand[:, 1]
     levels, tf = compare_pairs(prep, l, r, settings)
-    trained = settings if settings.trained else train(prep, cand, levels, settings)
+    trained = settings if settings.trained else train(prep, cand, levels, settings, u)
+    del u
     use_tf = n >= trained.min_train_records    # value frequencies of a tiny list say nothing
     tf = tf if use_tf else {}
-    total, prob, cannot, soft, weak = _scored(levels, tf, trained)
+    total, prob, cannot, soft, weak = _scored(levels, tf, trained, n)
     parts = [(levels, tf)]                      # level/tf arrays stay per part: no copy of all pairs
 
     # score every pair inside small merged components, so chains through weak links become visible
@@ -229,7 +290,7 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
         if len(xa):
             xlev, xtf = compare_pairs(prep, xa, xb, trained)
             xtf = xtf if use_tf else {}
-            extra = _scored(xlev, xtf, trained)
+            extra = _scored(xlev, xtf, trained, n)
             l, r = np.concatenate([l, xa]), np.concatenate([r, xb])
             parts.append((xlev, xtf))
             total, prob, cannot, soft, weak = (np.concatenate([a, b]) for a, b in zip(

@@ -163,16 +163,17 @@ def run_em(levels: dict[str, np.ndarray], settings: MatchSettings, u_random: dic
     return m_final, lam
 
 
-def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], settings: MatchSettings
-          ) -> MatchSettings:
-    """A trained copy of ``settings``: u from random pairs, m and the prior by EM."""
+def train(prep: Prepared, pairs: np.ndarray, levels: dict[str, np.ndarray], settings: MatchSettings,
+          u: dict[str, np.ndarray] | None = None) -> MatchSettings:
+    """A trained copy of ``settings``: u from random pairs (``u``: :func:`estimate_u` of these settings, when
+    computed already), m and the prior by EM."""
     s = copy.deepcopy(settings)
     n = prep.n
     if n < s.min_prior_records:            # too few records to estimate anything: defaults
         s.prior = s.prior or 1e-4
         s.trained = True
         return s
-    u = estimate_u(prep, s)
+    u = estimate_u(prep, s) if u is None else {f: v.copy() for f, v in u.items()}
     if n < s.min_train_records:
         # EM for m is unstable on a few hundred records (it happily learns "a different email
         # never happens"): keep the default m, but u and the share of matches come from the data

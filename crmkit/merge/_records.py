@@ -20,7 +20,8 @@ class _Frame:
     and all text work (validity, comparison form, lengths, JSON) is done per distinct value.
     """
 
-    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules, *, checked: bool = False):
+    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules | None, *, checked: bool = False,
+                 sources_only: bool = False):
         if "record_id" not in records.columns:
             raise CrmkitError("records need a 'record_id' column",
                               hint="add one, e.g. records['record_id'] = records.index.astype(str)")
@@ -31,8 +32,6 @@ class _Frame:
                               column="record_id", hint="number the records before merging")
         n = self.n = len(records)
         self.pos = np.arange(n, dtype=np.int64)
-        self.fields = {f: _Field(records[f] if f in records.columns else None, n, f) for f in FIELDS}
-        self.notna = {f: self.fields[f].notna for f in FIELDS}
         src = _Field(records["source_file"] if "source_file" in records.columns else None, n, "source_file")
         self.file_code, self.files = src.codes, src.uniq        # -1 where missing; files in order of appearance
         sheet = _Field(records["source_sheet"] if "source_sheet" in records.columns else None, n, "source_sheet")
@@ -43,6 +42,10 @@ class _Frame:
             .reset_index(drop=True)
         self.row = (pd.to_numeric(records["source_row"].reset_index(drop=True), errors="coerce")
                     .astype("Int64") if "source_row" in records.columns else pd.Series([pd.NA] * n, dtype="Int64"))
+        if sources_only:  # what the record ids and contact ids need (see _contact_ids): no field values
+            return
+        self.fields = {f: _Field(records[f] if f in records.columns else None, n, f) for f in FIELDS}
+        self.notna = {f: self.fields[f].notna for f in FIELDS}
         created = self.fields["created_at"]
         self.date = pd.factorize(created.uniq.str.slice(0, 19), sort=True)[0][created.codes] if len(created.uniq) \
             else np.full(n, -1, np.int64)

@@ -1,13 +1,15 @@
 """Golden contacts: rule-chain selection per field, lineage, conflicts, multi-values; unmerge."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
+from crmkit._fork import Beside, fork_ok
 from crmkit.merge._records import _AlignedIds, _apply_existing, _cluster_codes, _contact_ids, _Frame
 from crmkit.merge._values import (_NO_CONFLICT, _VALID, _arrow, _concat, _from_arrow, _group_join,
                                   _group_starts, _json_texts, _Subset, _Values)
@@ -33,6 +35,7 @@ class MergeResult:
     merged_ids: existing contact ids absorbed into another existing id
     rules: the rules used, so the run can be replayed
     contact_rows: per record (membership order), the row of its contact in ``contacts``
+    with_ids, meanwhile: the values of ``_merge_coded``'s hooks of these names (link stage internals)
     """
 
     contacts: pd.DataFrame
@@ -43,6 +46,19 @@ class MergeResult:
     merged_ids: pd.DataFrame
     rules: SurvivorshipRules
     contact_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    with_ids: Any = field(default=None, repr=False, compare=False)  # see _merge_coded
+    meanwhile: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class _Formed:
+    """The contacts as formed, before their values are assembled: per record its contact's row, the contact
+    ids, record_id → contact_id, and the stored ids absorbed (see :class:`MergeResult`)."""
+
+    contact_rows: np.ndarray
+    contact_ids: pd.Series
+    membership: pd.DataFrame
+    merged_ids: pd.DataFrame
 
 
 class _Labels:
@@ -248,19 +264,58 @@ def merge(records: pd.DataFrame, clusters: pd.Series | None, rules: Survivorship
 
 
 def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRules | None = None, *,
-                 existing: Mapping[str, str] | pd.Series | None = None, existing_aligned: bool = False) -> MergeResult:
+                 existing: Mapping[str, str] | pd.Series | None = None, existing_aligned: bool = False,
+                 with_ids: Callable[[np.ndarray, pd.Series], Any] | None = None,
+                 meanwhile: Callable[[_Formed], Any] | None = None, frame: _Frame | None = None) -> MergeResult:
     """:func:`merge` for callers that hold unique, filled record ids and one cluster number per record
     (positionally, numbered in order of first appearance), as the link stage does. With
-    ``existing_aligned``, ``existing`` is a Series of stored contact ids in the records' order (None: none)."""
-    rules = rules or SurvivorshipRules()
-    rules.validate()
-    fr = _Frame(records, rules, checked=True)
+    ``existing_aligned``, ``existing`` is a Series of stored contact ids in the records' order (None: none).
+
+    Large runs make the contact ids in a second process while this one chooses the golden values, then
+    the conflicts there while this one assembles the rest. ``with_ids(contact_rows, contact_ids)``, when
+    given, is computed with the conflicts; its value is ``result.with_ids``. ``meanwhile(formed)``, when
+    given, is run here with the contacts formed (:class:`_Formed`) while the conflicts are made; its value is
+    ``result.meanwhile``. ``frame`` is the records as :func:`_read_records` read them, when the caller did
+    that already.
+    """
+    if frame is None:
+        rules, frame = _read_records(records, rules)
+    codes = np.asarray(codes, np.int64)
     if existing_aligned and existing is not None:
         existing = _AlignedIds(existing)
-    return _merge_frame(fr, np.asarray(codes, np.int64), rules, existing)
+    if not fork_ok(len(records)):
+        return _merge_frame(frame, codes, rules, existing, with_ids=with_ids, meanwhile=meanwhile)
+
+    def ids_part() -> pd.Series:  # from the records' sources alone, while the values are read here
+        src = _Frame(records, rules, checked=True, sources_only=True)
+        cc, survivor, _ = _apply_existing(src, codes, existing.to_dict() if isinstance(existing, pd.Series)
+                                          else existing)
+        return _id_texts(src, cc, survivor)
+
+    with Beside(ids_part, len(records)) as id_job:
+        return _merge_frame(frame, codes, rules, existing, id_job, with_ids=with_ids, meanwhile=meanwhile)
 
 
-def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing) -> MergeResult:
+def _read_records(records: pd.DataFrame, rules: SurvivorshipRules | None) -> tuple[SurvivorshipRules, _Frame]:
+    """The rules (validated; the default ones for None) and the records read for :func:`_merge_coded`
+    (unique, filled record ids)."""
+    rules = rules or SurvivorshipRules()
+    rules.validate()
+    return rules, _Frame(records, rules, checked=True)
+
+
+def _id_texts(fr: _Frame, cc: np.ndarray, survivor: np.ndarray) -> pd.Series:
+    """The contact id of each contact code (see :func:`_contact_ids`), as str."""
+    size = np.bincount(cc, minlength=int(cc.max(initial=-1)) + 1)
+    return pd.Series(_contact_ids(fr, cc, size, survivor), dtype="str")
+
+
+def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing, id_job: Beside | None = None,
+                 with_ids: Callable[[np.ndarray, pd.Series], Any] | None = None,
+                 meanwhile: Callable[[_Formed], Any] | None = None) -> MergeResult:
+    """The merge of a read frame. ``id_job`` gives the contact ids when they are made elsewhere (see
+    :func:`_merge_coded`), else they are made here, in a second process beside the choosing when the run is
+    large."""
     existing_map = existing.to_dict() if isinstance(existing, pd.Series) else existing
     cc, survivor, merged_ids = _apply_existing(fr, cc, existing_map)
     C = int(cc.max(initial=-1)) + 1
@@ -268,10 +323,48 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing)
     multi_rows = np.flatnonzero(size[cc] > 1)
     multi_rows = multi_rows[np.argsort(cc[multi_rows], kind="stable")]  # by contact (then position)
     single_rows = np.flatnonzero(size[cc] == 1)
-    ids = _contact_ids(fr, cc, size, survivor)
-    id_text = pd.Series(ids, dtype="str")
-    lab = _Labels()
 
+    # the contact ids (a hash of each contact's member keys) in a second process while the values are chosen
+    with (id_job or Beside(lambda: _id_texts(fr, cc, survivor), fr.n)) as job:
+        golden, chosen, lineage_parts, conflict_parts, lab = _choose(fr, cc, size, multi_rows, single_rows, C, rules)
+        id_text = job.result()
+
+    # the conflicts and the with_ids hook in a second process while the rest is made here
+    def side() -> tuple:
+        return (_conflicts(fr, id_text, golden, chosen, conflict_parts, lab),
+                with_ids(cc, id_text) if with_ids is not None else None)
+
+    with Beside(side, fr.n) as side_job:
+        membership = pd.DataFrame({"record_id": fr.rid, "contact_id": id_text.take(cc).reset_index(drop=True)})
+        done = meanwhile(_Formed(cc, id_text, membership, merged_ids)) if meanwhile is not None else None
+        values, emails, phones = _multi_values(fr, cc, C, chosen, id_text)
+        lineage = _lineage(fr, id_text, lineage_parts, lab)
+        conflicts, extra = side_job.result()
+    contacts = pd.DataFrame({"contact_id": id_text, **golden, "emails": emails, "phones": phones})
+    contacts["n_records"] = size
+    fc = fr.file_code >= 0
+    F = int(fr.file_code.max(initial=0)) + 1
+    pairs = pd.unique(cc[fc] * F + fr.file_code[fc])  # distinct (contact, file)
+    contacts["n_sources"] = np.bincount(pairs // F, minlength=C)
+    contacts = contacts[CONTACT_OUTPUT_COLUMNS]
+    return MergeResult(
+        contacts=contacts,
+        membership=membership,
+        lineage=lineage,
+        values=values,
+        conflicts=conflicts,
+        merged_ids=merged_ids,
+        rules=rules,
+        contact_rows=cc,
+        with_ids=extra,
+        meanwhile=done,
+    )
+
+
+def _choose(fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray, single_rows: np.ndarray,
+            C: int, rules: SurvivorshipRules):
+    """Per field, the golden values, the chosen winners, and the lineage and conflict parts (on contact codes)."""
+    lab = _Labels()
     golden: dict[str, pd.Series] = {}
     chosen: dict[str, _Chosen] = {}
     lineage_parts = []  # (field, contact codes, record positions, rule codes)
@@ -316,26 +409,7 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing)
         golden[name] = pd.Series(values, dtype="str")
         lineage_parts.append((name, cc[s], s, np.full(len(s), lab("single_source"), np.int16)))
         lineage_parts.append((name, lc, lr, np.full(len(lc), lab(how), np.int16)))
-
-    values, emails, phones = _multi_values(fr, cc, C, chosen, id_text)
-    contacts = pd.DataFrame({"contact_id": id_text, **golden, "emails": emails, "phones": phones})
-    contacts["n_records"] = size
-    fc = fr.file_code >= 0
-    F = int(fr.file_code.max(initial=0)) + 1
-    pairs = pd.unique(cc[fc] * F + fr.file_code[fc])  # distinct (contact, file)
-    contacts["n_sources"] = np.bincount(pairs // F, minlength=C)
-    contacts = contacts[CONTACT_OUTPUT_COLUMNS]
-    membership = pd.DataFrame({"record_id": fr.rid, "contact_id": id_text.take(cc).reset_index(drop=True)})
-    return MergeResult(
-        contacts=contacts,
-        membership=membership,
-        lineage=_lineage(fr, id_text, lineage_parts, lab),
-        values=values,
-        conflicts=_conflicts(fr, id_text, golden, chosen, conflict_parts, lab),
-        merged_ids=merged_ids,
-        rules=rules,
-        contact_rows=cc,
-    )
+    return golden, chosen, lineage_parts, conflict_parts, lab
 
 
 def _part_values(fr: _Frame, parts: list, order: np.ndarray) -> pd.Series:
