@@ -38,3 +38,25 @@ def store_copy(sample_store, tmp_path) -> Path:
     dest = tmp_path / "crm.sqlite"
     shutil.copy(sample_store, dest)
     return dest
+
+
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The pids this process forks from now on, with every part of a run forked however small
+    (crmkit._fork.PARALLEL_MIN_ROWS = 0, CRMKIT_WORKERS unset)."""
+    import os
+
+    import crmkit._fork
+
+    monkeypatch.delenv("CRMKIT_WORKERS", raising=False)
+    monkeypatch.setattr(crmkit._fork, "PARALLEL_MIN_ROWS", 0)
+    real, pids = os.fork, []
+
+    def counted() -> int:
+        pid = real()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return pids

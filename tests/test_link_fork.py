@@ -72,21 +72,6 @@ def _same(a, b) -> None:
     assert a.stats == b.stats
 
 
-@pytest.fixture
-def forks(monkeypatch):
-    """Counts the forks of this process; every run forks its parts however small."""
-    monkeypatch.setattr(fork, "PARALLEL_MIN_ROWS", 0)
-    real, count = os.fork, []
-
-    def counted():
-        pid = real()
-        if pid:
-            count.append(pid)
-        return pid
-    monkeypatch.setattr(os, "fork", counted)
-    return count
-
-
 @pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two CPUs")
 @pytest.mark.parametrize("seed", range(3))
 def test_forked_link_equals_serial(seed, forks, monkeypatch):

@@ -199,22 +199,12 @@ def _clean_one(first: str | None, last: str | None, full: str | None, saluted: s
     last = strip_cjk_suffix(last)
     cjk = any(x and has_cjk(x) for x in (first, last, full))
 
-    if not cjk:
-        composed = not full
-        if full and not first and not last:
-            if "," in full:
-                head, _, tail = full.partition(",")
-                found, tail_tokens = _take_salutation([t for t in tail.split(" ") if t], country)
-                if tail_tokens and all(t.lower() in _NAME_SUFFIXES for t in tail_tokens):
-                    first, last = _split_western(head.split(" "))  # "John Smith, Jr."
-                else:
-                    salutation.extend(found)
-                    last, first = head.strip() or None, " ".join(tail_tokens) or None
-                    composed = True
-            else:
-                first, last = _split_western(full.split(" "))
+    if not cjk and full and not first and not last:
+        first, last, full, found = _split_alone(full, False, country, lambda t, p: _recase(t, particles=p))
+        salutation.extend(found)
+    elif not cjk:
         first, last = _recase(first, particles=False), _recase(last)
-        full = " ".join(x for x in (first, last) if x) or None if composed else _recase(full)
+        full = _recase(full) if full else " ".join(x for x in (first, last) if x) or None
     elif not full:
         parts = [x for x in (last, first) if x]
         full = "".join(parts) if all(has_cjk(x) for x in parts) else " ".join(reversed(parts))

@@ -16,23 +16,11 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1)
 
 
 @pytest.fixture
-def forks(monkeypatch):
-    """Every run forks (small inputs included); yields the list of the pids forked."""
-    monkeypatch.delenv("CRMKIT_WORKERS", raising=False)
-    monkeypatch.setattr(_fork, "PARALLEL_MIN_ROWS", 0)
+def forks(forks, monkeypatch):
+    """Every run forks (small inputs and few pairs included); the pids forked (see tests/conftest.py)."""
     monkeypatch.setattr(compare_mod, "_PARALLEL_MIN_PAIRS", 0)
     monkeypatch.setattr(pipeline_mod, "_PARALLEL_MIN_PAIRS", 0)
-    pids: list[int] = []
-    real_fork = os.fork
-
-    def fork():
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
-    return pids
+    return forks
 
 
 def _run(records: pd.DataFrame, settings=None) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
