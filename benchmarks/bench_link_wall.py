@@ -14,7 +14,6 @@ beyond what this process did meanwhile (the time this process would wait for it 
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import pickle
 import resource
@@ -37,7 +36,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from bench_merge import _link_inputs, _memory
+    from bench_merge import _fresh_peak, _link_inputs, _memory
 
     import crmkit.link as link
     import crmkit.match as match
@@ -72,14 +71,8 @@ def main() -> None:
     match.find_duplicates = lambda records, settings: pairs
     walls = []
     for run in range(a.repeat):
-        gc.collect()
         waits.clear()
-        before = _memory()["VmRSS"]
-        try:
-            with open("/proc/self/clear_refs", "w") as f:  # reset the peak (Linux)
-                f.write("5")
-        except OSError:
-            pass
+        before = _fresh_peak()
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         t, cpu = time.perf_counter(), time.process_time()
         result = link.build_contacts(*data["args"], **data["kw"])

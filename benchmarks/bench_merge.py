@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib
 import pickle
 import sys
@@ -160,6 +161,13 @@ def _link_inputs(rows: int, seed: int) -> Path:
     return cache
 
 
+def _fresh_peak() -> float:
+    """Collect garbage and reset this process's peak memory (Linux, as _memory); the resident GB now."""
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+    return _memory()["VmRSS"]
+
+
 def _memory() -> dict[str, float]:
     out = {}
     with open("/proc/self/status") as f:
@@ -172,7 +180,6 @@ def _memory() -> dict[str, float]:
 
 def bench_link(rows: int, seed: int, repeat: int) -> None:
     """CPU seconds of build_contacts without the matcher (its pairs replayed), per step, and its peak memory."""
-    import gc
 
     import crmkit.link as link
     import crmkit.match as match
@@ -208,13 +215,7 @@ def bench_link(rows: int, seed: int, repeat: int) -> None:
         timed(importlib.import_module("crmkit.merge"), "merge", "merge (golden records)")
     for run in range(repeat):
         steps.clear()
-        gc.collect()
-        before = _memory()["VmRSS"]
-        try:
-            with open("/proc/self/clear_refs", "w") as f:  # reset the peak (Linux)
-                f.write("5")
-        except OSError:
-            pass
+        before = _fresh_peak()
         t = time.process_time()
         result = link.build_contacts(*data["args"], **data["kw"])
         cpu = time.process_time() - t

@@ -547,7 +547,10 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-        return None  # a record with another number of cells, ...
+        # a record with more or fewer cells than the first, bytes that are not UTF-8, a record longer than the
+        # reader's block: the caller parses the file with _parse_fast or the csv module instead, which read
+        # any such file cell by cell (nothing is dropped here)
+        return None
     if table.num_rows != len(lines) or table.num_columns != width:
         return None
     columns = {}
