@@ -180,7 +180,6 @@ def _memory() -> dict[str, float]:
 
 def bench_link(rows: int, seed: int, repeat: int) -> None:
     """CPU seconds of build_contacts without the matcher (its pairs replayed), per step, and its peak memory."""
-
     import crmkit.link as link
     import crmkit.match as match
     from crmkit.match import MatchSettings
