@@ -20,8 +20,7 @@ class _Frame:
     and all text work (validity, comparison form, lengths, JSON) is done per distinct value.
     """
 
-    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules | None, *, checked: bool = False,
-                 sources_only: bool = False):
+    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules, *, checked: bool = False):
         if "record_id" not in records.columns:
             raise CrmkitError("records need a 'record_id' column",
                               hint="add one, e.g. records['record_id'] = records.index.astype(str)")
@@ -42,8 +41,6 @@ class _Frame:
             .reset_index(drop=True)
         self.row = (pd.to_numeric(records["source_row"].reset_index(drop=True), errors="coerce")
                     .astype("Int64") if "source_row" in records.columns else pd.Series([pd.NA] * n, dtype="Int64"))
-        if sources_only:  # what the record ids and contact ids need (see _contact_ids): no field values
-            return
         self.fields = {f: _Field(records[f] if f in records.columns else None, n, f) for f in FIELDS}
         self.notna = {f: self.fields[f].notna for f in FIELDS}
         created = self.fields["created_at"]

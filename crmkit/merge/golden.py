@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import CrmkitError
-from crmkit._fork import Beside, fork_ok
+from crmkit._fork import Beside
 from crmkit.merge._records import _AlignedIds, _apply_existing, _cluster_codes, _contact_ids, _Frame
 from crmkit.merge._values import (_NO_CONFLICT, _VALID, _arrow, _concat, _from_arrow, _group_join,
                                   _group_starts, _json_texts, _Subset, _Values)
@@ -272,8 +272,8 @@ def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRu
     ``existing_aligned``, ``existing`` is a Series of stored contact ids in the records' order (None: none).
 
     Large runs make the contact ids in a second process while this one chooses the golden values, then
-    the conflicts there while this one assembles the rest. ``with_ids(contact_rows, contact_ids)``, when
-    given, is computed with the conflicts; its value is ``result.with_ids``. ``meanwhile(formed)``, when
+    the conflicts there while this one assembles the rest (see :func:`_merge_frame`).
+    ``with_ids(contact_rows, contact_ids)``, when given, is computed with the conflicts; its value is ``result.with_ids``. ``meanwhile(formed)``, when
     given, is run here with the contacts formed (:class:`_Formed`) while the conflicts are made; its value is
     ``result.meanwhile``. ``frame`` is the records as :func:`_read_records` read them, when the caller did
     that already.
@@ -283,17 +283,7 @@ def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRu
     codes = np.asarray(codes, np.int64)
     if existing_aligned and existing is not None:
         existing = _AlignedIds(existing)
-    if not fork_ok(len(records)):
-        return _merge_frame(frame, codes, rules, existing, with_ids=with_ids, meanwhile=meanwhile)
-
-    def ids_part() -> pd.Series:  # from the records' sources alone, while the values are read here
-        src = _Frame(records, rules, checked=True, sources_only=True)
-        cc, survivor, _ = _apply_existing(src, codes, existing.to_dict() if isinstance(existing, pd.Series)
-                                          else existing)
-        return _id_texts(src, cc, survivor)
-
-    with Beside(ids_part, len(records)) as id_job:
-        return _merge_frame(frame, codes, rules, existing, id_job, with_ids=with_ids, meanwhile=meanwhile)
+    return _merge_frame(frame, codes, rules, existing, with_ids=with_ids, meanwhile=meanwhile)
 
 
 def _read_records(records: pd.DataFrame, rules: SurvivorshipRules | None) -> tuple[SurvivorshipRules, _Frame]:
@@ -310,12 +300,11 @@ def _id_texts(fr: _Frame, cc: np.ndarray, survivor: np.ndarray) -> pd.Series:
     return pd.Series(_contact_ids(fr, cc, size, survivor), dtype="str")
 
 
-def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing, id_job: Beside | None = None,
+def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
                  with_ids: Callable[[np.ndarray, pd.Series], Any] | None = None,
                  meanwhile: Callable[[_Formed], Any] | None = None) -> MergeResult:
-    """The merge of a read frame. ``id_job`` gives the contact ids when they are made elsewhere (see
-    :func:`_merge_coded`), else they are made here, in a second process beside the choosing when the run is
-    large."""
+    """The merge of a read frame (see :func:`_merge_coded`): a large run makes the contact ids in a second
+    process while the golden values are chosen here, then the conflicts there while the rest is made here."""
     existing_map = existing.to_dict() if isinstance(existing, pd.Series) else existing
     cc, survivor, merged_ids = _apply_existing(fr, cc, existing_map)
     C = int(cc.max(initial=-1)) + 1
@@ -325,7 +314,7 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
     single_rows = np.flatnonzero(size[cc] == 1)
 
     # the contact ids (a hash of each contact's member keys) in a second process while the values are chosen
-    with (id_job or Beside(lambda: _id_texts(fr, cc, survivor), fr.n)) as job:
+    with Beside(lambda: _id_texts(fr, cc, survivor), fr.n) as job:
         golden, chosen, lineage_parts, conflict_parts, lab = _choose(fr, cc, size, multi_rows, single_rows, C, rules)
         id_text = job.result()
 
