@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -129,12 +130,28 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def run_sampled(cmd: list[str]) -> tuple[int, str, str, dict[str, tuple[float, float]]]:
-    """Run the child, sampling its memory every 50 ms; returns (returncode, stdout, stderr, peaks) where
-    peaks maps each stage to (the child's own peak resident GB, peak GB of the child and its helper
-    processes together, pages they share after a fork counted once: the sum of their Pss)."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (``/proc/PID/stat``), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
+
+
+def run_sampled(cmd: list[str]) -> tuple[int, str, str, dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """Run the child, sampling its memory and CPU every 50 ms; returns (returncode, stdout, stderr, peaks,
+    cpu) where peaks maps each stage to (the child's own peak resident GB, peak GB of the child and its
+    helper processes together, pages they share after a fork counted once: the sum of their Pss) and cpu
+    maps each stage to (CPU seconds of the child itself, CPU seconds of its helper processes): how well a
+    stage keeps both cores busy. A helper's CPU in its last 50 ms before it exits is not seen."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stage = ["import"]
+    step = ["import crmkit"]
     lines: list[str] = []
     err: list[str] = []
 
@@ -142,23 +159,41 @@ def run_sampled(cmd: list[str]) -> tuple[int, str, str, dict[str, tuple[float, f
         for line in proc.stdout:
             lines.append(line)
             if line.startswith("EVENT "):
-                stage[0] = _stage(json.loads(line[len("EVENT "):]))
+                step[0] = json.loads(line[len("EVENT "):])
+                stage[0] = _stage(step[0])
 
     readers = [threading.Thread(target=pump, daemon=True),
                threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)]
     for r in readers:
         r.start()
     peaks: dict[str, tuple[float, float]] = {}
+    cpu: dict[str, tuple[float, float]] = {}
+    steps: dict[str, tuple[float, float]] = {}  # the same per progress step
+    seen: dict[int, float] = {}  # CPU seconds of each process at the previous sample
     while proc.poll() is None:
         own = _memory_gb(proc.pid)
         kids = _descendants(proc.pid)
+        main_cpu = helper_cpu = 0.0
+        for pid in [proc.pid, *kids]:
+            now = _cpu_seconds(pid)
+            if now is not None:
+                # a forked helper starts with its parent's counters at zero, so its first delta is all its own
+                delta, seen[pid] = now - seen.get(pid, 0.0), now
+                if pid == proc.pid:
+                    main_cpu += delta
+                else:
+                    helper_cpu += delta
+        c_main, c_help = cpu.get(stage[0], (0.0, 0.0))
+        cpu[stage[0]] = (c_main + main_cpu, c_help + helper_cpu)
+        c_main, c_help = steps.get(step[0], (0.0, 0.0))
+        steps[step[0]] = (c_main + main_cpu, c_help + helper_cpu)
         total = own if not kids else _memory_gb(proc.pid, "Pss") + sum(_memory_gb(k, "Pss") for k in kids)
         a, b = peaks.get(stage[0], (0.0, 0.0))
         peaks[stage[0]] = (max(a, own), max(b, total))
         time.sleep(0.05)
     for r in readers:
         r.join()
-    return proc.returncode, "".join(lines), "".join(err), peaks
+    return proc.returncode, "".join(lines), "".join(err), peaks, cpu, steps
 
 
 def main() -> None:
@@ -167,12 +202,14 @@ def main() -> None:
     ap.add_argument("--url", help="a database URL instead of a temporary SQLite file")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-dedupe", action="store_true", help="skip matching and merging")
+    ap.add_argument("--steps", action="store_true",
+                    help="also print every progress step: seconds, CPU of the process and of its helpers")
     a = ap.parse_args()
     csv, truth_ids = corpus_csv(a.rows, a.seed)
     work = Path(tempfile.mkdtemp(prefix="crmkit-bench-"))
     out = a.url or str(work / "crm.sqlite")
     t = time.perf_counter()
-    code, stdout, stderr, peaks = run_sampled([sys.executable, "-c", _CHILD, str(csv), out,
+    code, stdout, stderr, peaks, cpu_by_stage, cpu_by_step = run_sampled([sys.executable, "-c", _CHILD, str(csv), out,
                                                "0" if a.no_dedupe else "1"])
     seconds = time.perf_counter() - t
     if code:
@@ -185,10 +222,17 @@ def main() -> None:
     rows = len(truth_ids)
     print(f"migrate {rows:,} rows{' (no dedupe)' if a.no_dedupe else ''}: {seconds:.1f} s wall "
           f"({rows / seconds:,.0f} rows/s), {cpu:.1f} s CPU, peak memory {peak_gb:.2f} GB")
-    print(f"  {'stage':<22} {'seconds':>8} {'peak GB':>8} {'+helpers':>8}  (the process alone; with helpers it forks)")
+    print(f"  {'stage':<22} {'seconds':>8} {'peak GB':>8} {'+helpers':>8} {'CPU s':>7} {'+helpers':>8}"
+          "  (the process alone; with the helpers it forks)")
     for name, sec in stage_table([tuple(e) for e in child["events"]], seconds):
         own, total = peaks.get(name, (float("nan"), float("nan")))
-        print(f"  {name:<22} {sec:8.1f} {own:8.2f} {total:8.2f}")
+        c_main, c_help = cpu_by_stage.get(name, (float("nan"), float("nan")))
+        print(f"  {name:<22} {sec:8.1f} {own:8.2f} {total:8.2f} {c_main:7.1f} {c_help:8.1f}")
+    if a.steps:
+        events = [tuple(e) for e in child["events"]]
+        for (name, t), (_next, t_next) in zip(events, events[1:]):
+            c_main, c_help = cpu_by_step.get(name, (float("nan"), float("nan")))
+            print(f"    {t:6.1f} {t_next - t:6.1f} s {c_main:6.1f} {c_help:6.1f}  {name[:70]}")
     print(f"  contacts {summary['contacts']:,}, pairs scored {summary.get('pairs_scored', 0):,}, "
           f"auto-merged {summary.get('pairs_merged', 0):,}, review {summary.get('pairs_review', 0):,}, "
           f"issues {summary['issues']:,}")
