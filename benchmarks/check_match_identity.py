@@ -64,6 +64,8 @@ def _same_frame(a, b) -> str | None:
         return f"columns differ: {list(a.columns)} / {list(b.columns)}"
     if len(a) != len(b):
         return f"lengths differ: {len(a)} / {len(b)}"
+    if a.dtypes.tolist() != b.dtypes.tolist():
+        return f"dtypes differ: {a.dtypes.tolist()} / {b.dtypes.tolist()}"
     for c in a.columns:
         x, y = a[c].to_numpy(), b[c].to_numpy()
         if x.dtype != y.dtype:

@@ -152,7 +152,7 @@ def _key_cjk_pinyin(p: pd.DataFrame):
     p = _frame(p)
     n = len(p)
     fam, giv, fn, ln = (np.asarray(p[c], dtype=object) for c in ("py_family", "py_given", "fn", "ln"))
-    codes = _sorted_pair(pd.Series(np.concatenate([fam, fn])), pd.Series(np.concatenate([giv, ln])))
+    codes = _sorted_pair(np.concatenate([fam, fn]), np.concatenate([giv, ln]))      # object arrays: no text dtype
     cjk, latin = codes[:n], codes[n:]
     latin = np.where(np.isin(latin, cjk[cjk >= 0]), latin, -1)
     return np.where(cjk >= 0, cjk, latin)

@@ -48,6 +48,7 @@ from rapidfuzz.process import cpdist
 
 from crmkit.match import generic
 from crmkit._fork import Beside, fork_ok
+from crmkit.clean._base import factorize
 from crmkit.clean._free_mail import is_free_mail
 from crmkit.clean._nicknames import NICKNAMES
 
@@ -74,7 +75,7 @@ _ASCII_NON_DIGITS = str.maketrans("", "", "".join(chr(i) for i in range(128) if 
 # --------------------------------------------------------------------------- preparation
 def _on_unique(values: pd.Series, func) -> pd.Series:
     """Apply a Python function to each distinct non-missing value, return an object Series (None = missing)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = factorize(values)
     mapped = np.array([func(v) for v in uniques] + [None], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype=object)
 
@@ -175,28 +176,42 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+def _values(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column as object values, index 0..n-1, missing values as they come (None, NaN, ...): for factorizing,
+    which takes any of them as missing (no pass over the column to mark them, as :func:`_col` makes)."""
+    if name in df.columns:
+        return pd.Series(df[name].to_numpy(dtype=object), dtype=object)
+    return pd.Series([None] * len(df), dtype=object)
+
+
 def _text(s: pd.Series) -> pd.Series:
     return _on_unique(s, lambda v: (" ".join(str(v).split()) or None))
 
 
-def _full_names(fn: pd.Series, ln: pd.Series) -> np.ndarray:
-    """'first last' (or the one there is; None for neither), built once per distinct pair of names."""
-    fc, fu = pd.factorize(fn, use_na_sentinel=True)
-    lc, lu = pd.factorize(ln, use_na_sentinel=True)
-    k = len(lu) + 1
+def _full_names(fn: "_Coded", ln: "_Coded") -> tuple[np.ndarray, "_Coded"]:
+    """'first last' (or the one there is; None for neither), built once per distinct pair of names, and its codes."""
+    fc, lc = fn.codes, ln.codes
+    k = len(ln.uniq) + 1
     codes, pairs = pd.factorize((fc + 1) * k + lc + 1)
-    fu, lu = np.append(np.asarray(fu, dtype=object), ""), np.append(np.asarray(lu, dtype=object), "")
-    text = [(a + " " + b).strip() or None for a, b in zip(fu[pairs // k - 1].tolist(), lu[pairs % k - 1].tolist())]
-    return np.array(text + [None], dtype=object)[codes]
+    fu, lu = np.append(fn.uniq, ""), np.append(ln.uniq, "")
+    text = np.array([(a + " " + b).strip() or None for a, b in zip(fu[pairs // k - 1].tolist(),
+                                                                    lu[pairs % k - 1].tolist())] + [None], dtype=object)
+    out_codes, out_uniq = pd.factorize(text[:-1], use_na_sentinel=True)
+    return text[codes], _Coded.from_codes(np.r_[out_codes, -1][codes], out_uniq)
 
 
 def _coded_on_unique(values: pd.Series, func) -> tuple[np.ndarray, "_Coded"]:
     """Like :func:`_on_unique`, plus the result's codes (those of ``_Coded(result)``), taken from the distinct
     values instead of factorizing the result again."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.array([func(v) for v in uniques] + [None], dtype=object)
-    out_codes, out_uniq = pd.factorize(mapped[:-1], use_na_sentinel=True)
-    return mapped[codes], _Coded.from_codes(np.r_[out_codes, -1][codes], out_uniq)
+    return _coded_mapped(_Coded.from_codes(*factorize(values)), func)
+
+
+def _coded_mapped(col: "_Coded", func) -> tuple[np.ndarray, "_Coded"]:
+    """``func`` of each value of a coded column (None where missing) and the result's codes, from its distinct
+    values (the result's distinct values in order of first appearance, as factorizing it would give them)."""
+    mapped = np.array([func(v) for v in col.uniq] + [None], dtype=object)
+    out_codes, out_uniq = factorize(mapped[:-1])
+    return mapped[col.codes], _Coded.from_codes(np.r_[out_codes, -1][col.codes], out_uniq)
 
 
 def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) -> pd.DataFrame:
@@ -220,8 +235,8 @@ def _prepare_run(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = N
                  ) -> tuple[pd.DataFrame, dict[str, "_Coded"], dict]:
     """:func:`_prepare`, plus what :class:`Prepared` derives from the columns (``derived``).
 
-    A large frame has its contact columns (email, phones, company, address, ``extra``) normalised in a forked
-    helper while this process does the names (and their codes for :class:`Prepared`); they come back as codes
+    A large frame has its emails, phones and ``extra`` columns normalised in a forked helper while this process
+    does the names (and their codes for :class:`Prepared`), company and address; they come back as codes
     and distinct values, with what :class:`Prepared` derives from them alone (phones in one vocabulary with
     their last ``phone_digits`` digits, the emails' digits and kind of domain)."""
     out: dict[str, np.ndarray] = {}     # object arrays; one object frame at the end (no str-dtype round trips)
@@ -276,38 +291,57 @@ def _unpacked(small: dict, coded: dict[str, "_Coded"], derived: dict) -> tuple[d
 
 
 def _prepare_names(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
-    """The name columns of :func:`prepare` (fn, ln, fn_canon, full, cjk, name_key, py_family, py_given)."""
+    """The name columns of :func:`prepare` (fn, ln, fn_canon, full, cjk, name_key, py_family, py_given), and the
+    codes of fn, ln, fn_canon, full, cjk and name_key. Each input column is factorized once; everything else is
+    worked out on its distinct values and mapped through the codes."""
     coded: dict[str, _Coded] = {}
     out: dict[str, np.ndarray] = {}
-    first, last, full = (_col(df, c).reset_index(drop=True) for c in ("first_name", "last_name", "full_name"))
+    first, last, full = (_values(df, c) for c in ("first_name", "last_name", "full_name"))
+    (fc, fu), (lc, lu), (uc, uu) = (factorize(col) for col in (first, last, full))
+
+    def per_value(codes, uniq, func, missing=None, dtype=object) -> np.ndarray:
+        mapped = np.empty(len(uniq) + 1, dtype=dtype)
+        mapped[:-1] = [func(v) for v in uniq]
+        mapped[-1] = missing
+        return mapped[codes]
+
     # a CJK full name, else CJK in the first or last name (each judged once per distinct value)
-    is_cjk = [_on_unique(col, lambda v: bool(_CJK.search(str(v)))).eq(True) for col in (full, first, last)]
-    has_cjk = is_cjk[0].where(full.notna(), is_cjk[1] | is_cjk[2]).astype(bool)
-    cjk = _on_unique(full.where(has_cjk, None), lambda v: "".join(str(v).split()) or None)
-    fill = cjk.isna() & has_cjk
+    is_cjk = lambda v: bool(_CJK.search(str(v)))  # noqa: E731
+    cjk_full = np.array([is_cjk(v) for v in uu] + [False], dtype=bool)
+    has_cjk = np.where(uc >= 0, cjk_full[uc],
+                       per_value(fc, fu, is_cjk, False, bool) | per_value(lc, lu, is_cjk, False, bool))
+    # the full name's characters where it is the CJK one
+    cjk = per_value(uc, uu, lambda v: ("".join(str(v).split()) or None) if is_cjk(v) else None)
+    fill = pd.isna(cjk) & has_cjk
     if fill.any():
-        cjk[fill] = first[fill].fillna("") + last[fill].fillna("")
-    fn = _on_unique(first.where(~has_cjk, None), _name_part)
-    ln = _on_unique(last.where(~has_cjk, None), _name_part)
+        cjk[fill] = (first[fill].fillna("") + last[fill].fillna("")).to_numpy(dtype=object)
+    latin = ~has_cjk
+    fn = np.where(latin, per_value(fc, fu, _name_part), None)
+    ln = np.where(latin, per_value(lc, lu, _name_part), None)
     # split full names where the parts are missing: first token = first name, the rest = last name
-    need = (fn.isna() & ln.isna() & full.notna() & ~has_cjk)
-    if need.any():
-        toks = _on_unique(full[need], lambda v: tuple(_fold(v).split()) or None)
-        fn[need] = toks.map(lambda t: t[0] if t and len(t) > 1 else None)
-        ln[need] = toks.map(lambda t: "".join(t[1:]) if t and len(t) > 1 else (t[0] if t else None))
+    need = np.flatnonzero(pd.isna(fn) & pd.isna(ln) & (uc >= 0) & latin)
+    if len(need):
+        codes, at = np.unique(uc[need], return_inverse=True)
+        toks = [tuple(_fold(v).split()) or None for v in uu[codes]]
+        fn[need] = np.array([t[0] if t and len(t) > 1 else None for t in toks], dtype=object)[at]
+        ln[need] = np.array([("".join(t[1:]) if t and len(t) > 1 else (t[0] if t else None)) for t in toks],
+                            dtype=object)[at]
     # a lone name ('Jürgen' as first name, 'Schneider' as last name: the cleaner cannot always tell) is
     # held in ln, and the swapped orientation compares it with either part of the other's name
-    lone = fn.notna() & ln.isna()
+    lone = ~pd.isna(fn) & pd.isna(ln)
     ln[lone], fn[lone] = fn[lone], None
-    out["fn"] = fn.to_numpy()
-    out["ln"] = ln.to_numpy()
-    out["fn_canon"], coded["fn_canon"] = _coded_on_unique(fn, lambda v: NICKNAMES.get(v, v))
-    out["full"] = _full_names(fn, ln)
-    out["cjk"] = cjk.to_numpy()
+    out["fn"] = fn
+    out["ln"] = ln
+    coded["fn"], coded["ln"] = _Coded(fn), _Coded(ln)
+    out["fn_canon"], coded["fn_canon"] = _coded_mapped(coded["fn"], lambda v: NICKNAMES.get(v, v))
+    out["full"], coded["full"] = _full_names(coded["fn"], coded["ln"])
+    out["cjk"] = cjk
+    coded["cjk"] = _Coded(cjk)
     out["name_key"] = np.where(pd.isna(out["full"]), out["cjk"], out["full"])
-    py = _on_unique(cjk, _pinyin_parts)
-    out["py_family"] = py.map(lambda t: t[0] if t else None).to_numpy()
-    out["py_given"] = py.map(lambda t: t[1] if t else None).to_numpy()
+    coded["name_key"] = _Coded(out["name_key"])
+    py = [_pinyin_parts(v) for v in coded["cjk"].uniq]
+    out["py_family"] = np.array([t[0] if t else None for t in py] + [None], dtype=object)[coded["cjk"].codes]
+    out["py_given"] = np.array([t[1] if t else None for t in py] + [None], dtype=object)[coded["cjk"].codes]
     return out, coded
 
 
@@ -316,14 +350,14 @@ _PLACES = {"company_key": lambda v: " ".join(str(v).casefold().split()) or None,
            "postcode": lambda v: re.sub(r"[\s\-]", "", str(v)).upper() or None,
            "city": _place,
            "country": lambda v: str(v).strip().upper() or None}
-_HERE_PLACES = ("postcode", "country")      # prepared here while a helper does the other contact columns
+_HERE_PLACES = tuple(_PLACES)     # prepared here while a helper does the emails and phones
 
 
 def _prepare_places(df: pd.DataFrame, places) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
     """Company and address columns of :func:`prepare` (``places``: names among ``_PLACES``) and their codes."""
     out, coded = {}, {}
     for name in places:
-        out[name], coded[name] = _coded_on_unique(_col(df, name).reset_index(drop=True), _PLACES[name])
+        out[name], coded[name] = _coded_on_unique(_values(df, name), _PLACES[name])
     return out, coded
 
 
@@ -335,14 +369,14 @@ def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | Non
     coded: dict[str, _Coded] = {}
     out: dict[str, np.ndarray] = {}
     out["email"], coded["email"] = _coded_on_unique(
-        _col(df, "email"), lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
+        _values(df, "email"), lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
     em = coded["email"]                 # local parts from the distinct emails
     local = np.array([e.split("@", 1)[0] for e in em.uniq] + [None], dtype=object)
     out["email_local"] = local[em.codes]
-    codes, uniq = pd.factorize(local[:-1], use_na_sentinel=True)
+    codes, uniq = factorize(local[:-1])
     coded["email_local"] = _Coded.from_codes(np.r_[codes, -1][em.codes], uniq)
     for i, c in enumerate(("phone", "mobile"), 1):
-        out[f"phone{i}"] = _on_unique(_col(df, c).reset_index(drop=True),
+        out[f"phone{i}"] = _on_unique(_values(df, c),
                                       lambda v: (p if _PHONE.match(p := str(v).strip()) else None)).to_numpy()
     same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
     out["phone2"] = np.where(same, None, out["phone2"])
@@ -388,7 +422,7 @@ class _Coded:
         return self
 
     def __init__(self, values: np.ndarray):
-        codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        codes, uniq = factorize(np.asarray(values, dtype=object))
         self.codes = codes.astype(np.int64)
         self.uniq = np.asarray(uniq, dtype=object)
         self._signature = None
@@ -545,7 +579,11 @@ def _name_levels(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
     nid, rep = p["name_id"], p["name_rep"]
     k = len(rep)
     inv, ukey = pd.factorize(nid[l] * k + nid[r])
-    return _name_levels_rows(p, rep[ukey // k], rep[ukey % k], params)[inv]
+    a, b = rep[ukey // k], rep[ukey % k]
+    if len(a) <= _CHUNK:
+        return _name_levels_rows(p, a, b, params)[inv]
+    return np.concatenate([_name_levels_rows(p, a[s:s + _CHUNK], b[s:s + _CHUNK], params)
+                           for s in range(0, len(a), _CHUNK)])[inv]
 
 
 def _name_levels_rows(p, l: np.ndarray, r: np.ndarray, params: dict) -> np.ndarray:
@@ -606,30 +644,34 @@ def _phone_levels(p: dict, l, r, params) -> tuple[np.ndarray, np.ndarray, np.nda
     office shares, unlike a mobile)."""
     ph = p["phone"]
     k = params.get("last_digits", 7)
+    tails = ph.record_tails()
     sides_l = [ph.codes1[l], ph.codes2[l]]
     sides_r = [ph.codes1[r], ph.codes2[r]]
+    tails_l = [t[l] for t in tails]
+    tails_r = [t[r] for t in tails]
     n = len(l)
     exact = np.zeros(n, bool)
     exact_code = np.full(n, -1, np.int64)
     tail = np.zeros(n, bool)
-    for a in sides_l:
-        for b in sides_r:
+    for a, ta in zip(sides_l, tails_l):
+        for b, tb in zip(sides_r, tails_r):
             hit = _eq(a, b)
-            exact_code = np.where(hit & (exact_code < 0), a, exact_code)
+            first = hit & (exact_code < 0)
+            exact_code[first] = a[first]
             exact |= hit
-            ta, tb = ph.tail[np.maximum(a, 0)], ph.tail[np.maximum(b, 0)]
-            tail |= (a >= 0) & (b >= 0) & (ta == tb) & (ta >= 0)
+            tail |= (ta == tb) & (ta >= 0)              # a tail code is -1 where there is no number
             if a is sides_l[0] and b is sides_r[0]:
                 land_exact, land_tail = exact.copy(), tail.copy()
     # one differing digit: only where no number agrees already (edit distances on the distinct pairs)
     one, land_one = np.zeros(n, bool), np.zeros(n, bool)
-    need = np.flatnonzero(~exact & ~tail)
+    need = ~exact & ~tail
     for a in sides_l:
         for b in sides_r:
-            d = _sim(ph.coded, a[need], b[need], Levenshtein.distance, 0.0, score_cutoff=1) == 1
-            one[need] |= d
+            idx = np.flatnonzero(need & (a >= 0) & (b >= 0) & (a != b))
+            d = _sim(ph.coded, a[idx], b[idx], Levenshtein.distance, 0.0, score_cutoff=1) == 1
+            one[idx] |= d
             if a is sides_l[0] and b is sides_r[0]:
-                land_one[need] = d
+                land_one[idx] = d
     landline = _select([land_exact, land_tail, land_one, np.zeros(n, bool)], n, default=len(LADDERS["phone"]) - 1)
     any_l = (sides_l[0] >= 0) | (sides_l[1] >= 0)
     any_r = (sides_r[0] >= 0) | (sides_r[1] >= 0)
@@ -674,19 +716,25 @@ def _address_levels(p: dict, l, r, params) -> np.ndarray:
 
 class _Phones:
     def __init__(self, p1: np.ndarray, p2: np.ndarray, k: int):
-        both = pd.Series(np.concatenate([p1, p2]), dtype=object)
-        codes, uniq = pd.factorize(both, use_na_sentinel=True)
+        codes, uniq = factorize(np.concatenate([p1, p2]).astype(object, copy=False))
         n = len(p1)
         self.codes1 = codes[:n].astype(np.int64)
         self.codes2 = codes[n:].astype(np.int64)
-        self.coded = _Coded(np.asarray(uniq, dtype=object))
-        self.coded.uniq = np.asarray(uniq, dtype=object)
-        tails = pd.Series([u[-k:] if len(u) - 1 >= k else None for u in uniq], dtype=object)
-        self.tail = pd.factorize(tails, use_na_sentinel=True)[0].astype(np.int64)
+        self.coded = _Coded.from_codes(np.arange(len(uniq)), uniq)      # the distinct phones, coded as themselves
+        tails = np.array([u[-k:] if len(u) - 1 >= k else None for u in uniq], dtype=object)
+        self.tail = factorize(tails)[0].astype(np.int64)
         if len(self.tail) == 0:
             self.tail = np.full(1, -1, np.int64)
         self.uniq = np.asarray(uniq, dtype=object)
         self.k = k
+        self._record_tails = None
+
+    def record_tails(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per record, the code of the last ``k`` digits of its phone and of its mobile (-1: none)."""
+        if getattr(self, "_record_tails", None) is None:
+            tail = np.r_[self.tail, -1]
+            self._record_tails = (tail[self.codes1], tail[self.codes2])
+        return self._record_tails
 
 
 def _name_codes(prep, coded: dict) -> dict:
@@ -802,16 +850,38 @@ def compare_pairs(prep: pd.DataFrame | Prepared, l: np.ndarray, r: np.ndarray, s
     l = np.asarray(l, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
     if len(l) >= _PARALLEL_MIN_PAIRS and fork_ok(p.n):
-        # the second half of the pairs in a forked child (each pair's levels depend on that pair alone)
-        half = len(l) // 2
         _warm(p, settings)
+        there = [c for c in settings.comparisons if c.field in _CHILD_FIELDS]
+        if there and len(there) < len(settings.comparisons):
+            # the name (and company) levels of all the pairs in a forked child (each distinct pair of names once,
+            # about half the work; a small result to send back) while this process compares the other fields
+            with Beside(lambda: _field_levels(p, l, r, there), p.n) as child:
+                stand_in = np.zeros(len(l), np.int8)
+                levels, tf = _compare_chunks(p, l, r, settings, {c.field: stand_in for c in there})
+                levels.update(child.result())
+            return levels, tf
+        # else the second half of the pairs in a forked child (each pair's levels depend on that pair alone)
+        half = len(l) // 2
         with Beside(lambda: _compare_chunks(p, l[half:], r[half:], settings), p.n) as child:
             first = _compare_chunks(p, l[:half], r[:half], settings)
             return _joined([first, child.result()])
     return _compare_chunks(p, l, r, settings)
 
 
-_PARALLEL_MIN_PAIRS = 200_000     # pairs from which a large run compares half of them in a forked child
+_PARALLEL_MIN_PAIRS = 200_000     # pairs from which a large run compares some fields (or half the pairs) in a child
+_CHILD_FIELDS = ("name", "company")     # compared in the child of a large run (about half the work)
+
+
+def _field_levels(p: Prepared, l: np.ndarray, r: np.ndarray, comparisons: list) -> dict[str, np.ndarray]:
+    """The levels of the name and company ``comparisons`` of pairs (l, r) (the company in chunks)."""
+    out = {}
+    for comp in comparisons:
+        if comp.field == "name":
+            out["name"] = _name_levels(p, l, r, comp.params)
+        elif comp.field == "company":
+            out["company"] = np.concatenate([_company_levels(p, l[s:s + _CHUNK], r[s:s + _CHUNK], comp.params)
+                                             for s in range(0, max(len(l), 1), _CHUNK)])
+    return out
 
 
 def _warm(p: Prepared, settings) -> None:
@@ -825,14 +895,23 @@ def _warm(p: Prepared, settings) -> None:
     if "phone" in fields:
         p.phone_frequency()
         p["phone"].coded.signature()
+        p["phone"].record_tails()
     if "company" in fields:
         p.value_frequency("company_key")
 
 
-def _compare_chunks(p: Prepared, l: np.ndarray, r: np.ndarray, settings) -> tuple[dict, dict]:
+def _compare_chunks(p: Prepared, l: np.ndarray, r: np.ndarray, settings, given: dict | None = None
+                    ) -> tuple[dict, dict]:
+    """:func:`compare_pairs` in this process (``given``: levels of some fields of the pairs, known already)."""
+    given = dict(given or {})
     if len(l) <= _CHUNK:
-        return _compare_chunk(p, l, r, settings)
-    return _joined([_compare_chunk(p, l[s:s + _CHUNK], r[s:s + _CHUNK], settings) for s in range(0, len(l), _CHUNK)])
+        return _compare_chunk(p, l, r, settings, given)
+    # the name levels of all the pairs at once: each distinct pair of names is compared once, not once a chunk
+    name = next((c for c in settings.comparisons if c.field == "name"), None)
+    if "name" not in given and name is not None:
+        given["name"] = _name_levels(p, l, r, name.params)
+    return _joined([_compare_chunk(p, l[s:s + _CHUNK], r[s:s + _CHUNK], settings,
+                                   {f: v[s:s + _CHUNK] for f, v in given.items()}) for s in range(0, len(l), _CHUNK)])
 
 
 def _joined(parts: list[tuple[dict, dict]]) -> tuple[dict, dict]:
@@ -841,12 +920,19 @@ def _joined(parts: list[tuple[dict, dict]]) -> tuple[dict, dict]:
             {k: np.concatenate([tf[k] for _, tf in parts]) for k in parts[0][1]})
 
 
-def _compare_chunk(p: Prepared, l: np.ndarray, r: np.ndarray, settings) -> tuple[dict, dict]:
+def _compare_chunk(p: Prepared, l: np.ndarray, r: np.ndarray, settings, given: dict | None = None
+                   ) -> tuple[dict, dict]:
+    """Levels and term frequencies of pairs (l, r); ``given``: the levels of some fields, known already."""
     levels: dict[str, np.ndarray] = {}
     tf: dict[str, np.ndarray] = {}
+    given = given or {}
     for comp in settings.comparisons:
         params = comp.params
-        if comp.field == "name":
+        if comp.field in given and comp.field in _CHILD_FIELDS:
+            levels[comp.field] = given[comp.field]
+            col = "name_key" if comp.field == "name" else "company_key"
+            tf[comp.field] = p.value_frequency(col)[l]
+        elif comp.field == "name":
             levels["name"] = _name_levels(p, l, r, params)
             tf["name"] = p.value_frequency("name_key")[l]      # exact/swapped/nickname: l's name
         elif comp.field == "email":

@@ -15,9 +15,10 @@ Two rules on top of the pairwise Fellegi–Sunter decision (see :mod:`crmkit.mat
   trusted: they go to review, the person decides.
 
 A large run (``crmkit._fork.PARALLEL_MIN_ROWS`` records) uses a second process for the parts that
-split without changing a bit of the output: the contact columns are prepared in a forked helper while this
-process does the names, ``u`` and some blocking rules are computed there while this process keys the other
-rules, and half of the candidate pairs are compared and scored there. ``CRMKIT_WORKERS=0`` keeps it all here.
+split without changing a bit of the output: the emails and phones are prepared in a forked helper while this
+process does the names and places, ``u`` and some blocking rules are computed there while this process keys the
+other rules, the candidate pairs' name and company levels are compared there while this process compares the
+other fields, and half of the pairs are scored there. ``CRMKIT_WORKERS=0`` keeps it all here.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"record_id": ["1", "2", "3"], "first_name": ["Bob", "Robert", "Anna"],
@@ -44,7 +45,8 @@ from crmkit.match.settings import MatchSettings
 _GUARD_MAX_MEMBERS = 60     # components up to this size get all their inner pairs scored
 
 
-def _check_input(df: pd.DataFrame, settings: MatchSettings) -> None:
+def _check_input(df: pd.DataFrame, settings: MatchSettings) -> np.ndarray:
+    """Raise on input that cannot be matched; else the positions of the records sorted by record_id."""
     if "record_id" not in df.columns:
         raise CrmkitError("find_duplicates needs a 'record_id' column",
                           hint="add one, e.g. df.assign(record_id=df.index.astype(str))")
@@ -53,10 +55,14 @@ def _check_input(df: pd.DataFrame, settings: MatchSettings) -> None:
         raise CrmkitError(f"the match settings compare or block on column(s) the records lack: {', '.join(missing)}",
                           column=missing[0], hint="map those columns, or drop their comparisons and blocking rules")
     ids = df["record_id"].astype(str)
-    if ids.duplicated().any():
+    text = ids.to_numpy()
+    order = np.argsort(text, kind="stable")
+    ranked = text[order]
+    if len(ranked) > 1 and (ranked[1:] == ranked[:-1]).any():         # equal ids sort next to each other
         dup = ids[ids.duplicated()].iloc[0]
         raise CrmkitError(f"record_id values must be unique; {dup!r} appears more than once",
                           column="record_id", hint="make record_id unique before matching")
+    return order
 
 
 _SCORE_CHUNK = 1 << 21
@@ -207,9 +213,10 @@ def _check_name_only_joins(n: int, l: np.ndarray, r: np.ndarray, merge_idx: np.n
 
 # rough cost of a blocking rule's keys and pairs (1: a coded column or two, ~0.1 s CPU per million records), and
 # of u (per record of the run and random pair of u), for sharing them out between this process and a helper
-_RULE_COST = {"name_tokens": 9, "name_prefixes": 12, "phonetic_initial": 20, "cjk_pinyin": 7, "name_sorted": 10,
-              "cjk_name": 2, "email_local": 2}
-_U_COST = 22
+# (measured at a million records, sorting the rule's pairs included)
+_RULE_COST = {"name_tokens": 9, "name_prefixes": 11, "phonetic_initial": 12, "cjk_pinyin": 5, "name_sorted": 10,
+              "surname_postcode": 3, "email_local": 3, "street_postcode": 2, "phone": 2, "cjk_name": 2}
+_U_COST = 10
 
 
 def _block_and_u(prep: Prepared, settings: MatchSettings) -> tuple[np.ndarray, dict[str, int], dict | None]:
@@ -255,9 +262,8 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
         settings = MatchSettings.from_json(settings)
     settings = settings if settings is not None else MatchSettings()
     settings.validate()
-    _check_input(df, settings)
     # the same records in any order give the same pairs (random u pairs are drawn by position)
-    df = df.iloc[np.argsort(df["record_id"].astype(str).to_numpy(), kind="stable")]
+    df = df.iloc[_check_input(df, settings)]
     phone_params = settings.comparison("phone").params if any(c.field == "phone" for c in settings.comparisons) \
         else None
     frame, coded, derived = _prepare_run(df, settings.extra_columns(), (phone_params or {}).get("last_digits", 7))
@@ -310,14 +316,12 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     if trained.keep_rejected:
         show[:] = True
     sel = np.flatnonzero(show)
-    levels = _take([lv for lv, _ in parts], sel)
-    weights = score(levels, _take([t for _, t in parts], sel), trained)[0]     # only the pairs shown
-    out = pair_frame(prep, l[sel], r[sel], levels, weights, total[sel], prob[sel], trained)
-    dec = out["decision"].to_numpy(dtype=object).copy()
-    dec[demoted[sel]] = "review"
-    out["decision"] = dec
     # by record_id_l, record_id_r: positions follow the sorted record ids (see the top), so sort the integers
-    out = out.take(np.lexsort((r[sel], l[sel]))).reset_index(drop=True)
+    order = np.lexsort((r[sel], l[sel]))
+    levels = {k: v[order] for k, v in _take([lv for lv, _ in parts], sel).items()}
+    weights = score(levels, {k: v[order] for k, v in _take([t for _, t in parts], sel).items()}, trained)[0]
+    sel = sel[order]                                                            # only the pairs shown, in order
+    out = pair_frame(prep, l[sel], r[sel], levels, weights, total[sel], prob[sel], trained, demoted[sel])
     out.attrs["settings"] = trained
     out.attrs["blocking"] = {"candidate_pairs": int(len(cand)), **{f"rule_{k}": v for k, v in rule_counts.items()}}
     return out

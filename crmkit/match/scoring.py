@@ -59,16 +59,19 @@ def estimate_u(prep: Prepared, settings: MatchSettings) -> dict[str, np.ndarray]
     return out
 
 
-def _patterns(levels: dict[str, np.ndarray], comps: list) -> tuple[np.ndarray, np.ndarray]:
+def _patterns(levels: dict[str, np.ndarray], comps: list, mask: np.ndarray | None = None,
+              code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct level patterns of the pairs (those of ``mask``) and their counts; ``code``: the pairs'
+    :func:`_pattern_codes`, when known already."""
     fields = [c.field for c in comps]
     size = len(levels[fields[0]]) if fields else 0
     base = np.array([len(c.levels) for c in comps], np.int64)
     if size == 0:
         return np.empty((0, len(fields)), np.int64), np.empty(0)
     mult = np.cumprod(np.r_[1, base[:-1]])
-    code = np.zeros(size, np.int64)
-    for f, m in zip(fields, mult):              # one pattern code per pair, field by field (no pairs × fields matrix)
-        code += levels[f].astype(np.int64) * m
+    code = _pattern_codes(levels, comps) if code is None else code
+    if mask is not None:
+        code = code[mask]
     if int(mult[-1] * base[-1]) <= 1 << 24:     # few possible patterns: count them directly
         counts = np.bincount(code, minlength=int(mult[-1] * base[-1]))
         uniq = np.flatnonzero(counts)
@@ -77,6 +80,16 @@ def _patterns(levels: dict[str, np.ndarray], comps: list) -> tuple[np.ndarray, n
         uniq, counts = np.unique(code, return_counts=True)
     pats = (uniq[:, None] // mult[None, :]) % base[None, :]
     return pats, counts.astype(float)
+
+
+def _pattern_codes(levels: dict[str, np.ndarray], comps: list) -> np.ndarray:
+    """One pattern code per pair, field by field (no pairs × fields matrix)."""
+    base = np.array([len(c.levels) for c in comps], np.int64)
+    mult = np.cumprod(np.r_[1, base[:-1]])
+    code = np.zeros(len(levels[comps[0].field]), np.int64)
+    for c, m in zip(comps, mult):
+        code += levels[c.field].astype(np.int64) * m
+    return code
 
 
 def _em(pats: np.ndarray, w: np.ndarray, comps: list, m: dict, ub: dict, settings: MatchSettings,
@@ -146,18 +159,18 @@ def run_em(levels: dict[str, np.ndarray], settings: MatchSettings, u_random: dic
     sessions.append((ident, {f for f in fields if f not in id_fields}))
     if name_lv is not None:
         sessions.append((np.isin(name_lv, [1, 2, 3]), {f for f in fields if f != "name"}))
+    code = _pattern_codes(levels, comps) if comps else None    # once for all the pairs; sessions take their share
     for mask, train_m in sessions:
         if mask.sum() < 50:
             continue
-        sub = {f: levels[f][mask] for f in fields}
-        pats, w = _patterns(sub, comps)
+        pats, w = _patterns(levels, comps, mask, code)
         m = {f: m0[f].copy() for f in fields}
         ub = {f: u_random[f].copy() for f in fields}
         _em(pats, w, comps, m, ub, settings, train_m)
         for f in train_m:
             learned[f].append(m[f])
     m_final = {f: (np.mean(learned[f], axis=0) if learned[f] else m0[f]) for f in fields}
-    pats, w = _patterns(levels, comps)
+    pats, w = _patterns(levels, comps, code=code)
     ub = {f: u_random[f].copy() for f in fields}
     lam = _em(pats, w, comps, m_final, ub, settings, set(), lam=0.1, fixed_lam=True)
     return m_final, lam
@@ -273,15 +286,50 @@ def decide(prob: np.ndarray, settings: MatchSettings) -> np.ndarray:
                     np.where(prob >= settings.review_threshold, "review", "no")).astype(object)
 
 
-def pair_frame(prep: Prepared, l: np.ndarray, r: np.ndarray, levels, weights, total, prob, settings
-               ) -> pd.DataFrame:
-    """The output columns for scored pairs."""
+def pair_frame(prep: Prepared, l: np.ndarray, r: np.ndarray, levels, weights, total, prob, settings,
+               demoted: np.ndarray | None = None) -> pd.DataFrame:
+    """The output columns for scored pairs (``demoted``: merge pairs the chain guard sends to review)."""
     ids = prep.frame["record_id"].to_numpy()
-    out = {"record_id_l": ids[l], "record_id_r": ids[r], "match_weight": total,
-           "match_probability": prob, "decision": decide(prob, settings)}
+    text = _text_columns(ids, l, r, levels, prob, settings, demoted)
+    if text is None:            # pandas' own inference of the object columns
+        decision = decide(prob, settings)
+        if demoted is not None:
+            decision[demoted] = "review"
+        text = {"record_id_l": ids[l], "record_id_r": ids[r], "decision": decision}
+        for comp in settings.comparisons:
+            text[f"level_{comp.field}"] = np.array(comp.labels, dtype=object)[levels[comp.field]]
+    out = {"record_id_l": text["record_id_l"], "record_id_r": text["record_id_r"], "match_weight": total,
+           "match_probability": prob, "decision": text["decision"]}
     for comp in settings.comparisons:
-        labels = np.array(comp.labels, dtype=object)
-        out[f"level_{comp.field}"] = labels[levels[comp.field]]
+        out[f"level_{comp.field}"] = text[f"level_{comp.field}"]
     for f, w in weights.items():
         out[f"weight_{f}"] = w
     return pd.DataFrame(out)
+
+
+def _text_columns(ids: np.ndarray, l: np.ndarray, r: np.ndarray, levels, prob, settings, demoted) -> dict | None:
+    """The text columns of :func:`pair_frame` (record ids, decision, level labels) in the dtype pandas infers for
+    text, built by Arrow from positions and codes (no Python str per pair); None where pandas does not infer
+    Arrow-backed text, for no pairs, or for ids Arrow cannot take: the caller builds object columns then."""
+    dtype = pd.Series(np.array(["a"], dtype=object)).dtype
+    if not len(l) or getattr(dtype, "storage", None) != "pyarrow":
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        id_text = pa.array(ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+        return None
+
+    def pick(values, codes) -> pd.api.extensions.ExtensionArray:
+        return pd.array(pc.take(values, pa.array(codes)), dtype=dtype)
+
+    decision = np.where(prob >= settings.merge_threshold, 0, np.where(prob >= settings.review_threshold, 1, 2))
+    if demoted is not None:
+        decision[demoted] = 1
+    out = {"record_id_l": pick(id_text, l), "record_id_r": pick(id_text, r),
+           "decision": pick(pa.array(["merge", "review", "no"], type=pa.large_string()), decision)}
+    for comp in settings.comparisons:
+        out[f"level_{comp.field}"] = pick(pa.array(list(comp.labels), type=pa.large_string()), levels[comp.field])
+    return out

@@ -114,3 +114,35 @@ def test_forked_run_with_declared_columns_equals_serial(corpus, forks, monkeypat
     assert forked[0]["level_customer_no"].eq("exact").any()
     monkeypatch.setenv("CRMKIT_WORKERS", "0")
     _assert_identical(forked, _run(records, settings))
+
+
+@needs_fork
+@pytest.mark.parametrize("fields", [None, ("email", "phone", "address"), ("name",), ("company", "email")])
+def test_forked_compare_equals_serial_compare(background, forks, monkeypatch, fields):
+    """The name and company levels in the child, the other fields here (or half the pairs each, when the
+    settings leave either side nothing), in chunks smaller than the pairs: the serial levels, bit for bit."""
+    from crmkit.match import MatchSettings
+    from crmkit.match.compare import Prepared, prepare
+
+    settings = MatchSettings()
+    if fields:
+        settings.comparisons = [c for c in settings.comparisons if c.field in fields]
+    prep = Prepared(prepare(background))
+    rng = np.random.default_rng(5)
+    l = rng.integers(0, prep.n, 20_000)
+    r = (l + 1 + rng.integers(0, 40, len(l))) % prep.n             # pairs of neighbours: names repeat
+    monkeypatch.setattr(compare_mod, "_CHUNK", 3_000)               # many chunks, one set of name levels
+    forked = compare_mod.compare_pairs(prep, l, r, settings)
+    assert forks
+    monkeypatch.setenv("CRMKIT_WORKERS", "0")
+    n_forks = len(forks)
+    serial = compare_mod.compare_pairs(prep, l, r, settings)
+    assert len(forks) == n_forks
+    monkeypatch.setattr(compare_mod, "_CHUNK", 1 << 21)
+    whole = compare_mod.compare_pairs(prep, l, r, settings)         # one chunk
+    for got in (forked, serial):
+        for part, want in zip(got, whole):
+            assert list(part) == list(want)
+            for k in want:
+                assert part[k].dtype == want[k].dtype, k
+                assert np.array_equal(part[k], want[k], equal_nan=True), k
