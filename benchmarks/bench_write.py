@@ -5,10 +5,11 @@
     python benchmarks/bench_write.py --rows 1000000 --tables      # also each table on its own
 
 The tables are what ``crmkit.migrate`` hands to ``Store.write`` for the cached corpus of
-``bench_migrate.py`` (computed once, then cached in ``benchmarks/_data/``). Prints the whole write
-(wall seconds, CPU seconds of this process and of the helper processes it forks, file size) for the
-loaders available: ADBC (adbc-driver-sqlite) and sqlite3's executemany, each with and without the
-forked helper. ``--tables`` loads every table alone into an empty file, serially: rows, MB written,
+``bench_migrate.py`` (computed once, then cached in ``benchmarks/_data/``). Prints the whole write as
+migrate makes it, source_rows preloaded by a helper first (see ``Store.preload``; waited for, its CPU
+apart): wall seconds, CPU seconds of this process, of the helper processes the write forks and of the
+preload helper, file size, for the loaders available: ADBC (adbc-driver-sqlite) and sqlite3's
+executemany, each with and without forked helpers (without: nothing is preloaded either). ``--tables`` loads every table alone into an empty file, serially: rows, MB written,
 CPU seconds of the insert and of its indexes. CPU seconds are the figure to compare on a shared
 machine; wall seconds follow the load of the other processes.
 """
@@ -55,25 +56,42 @@ def tables_for(rows: int, seed: int = 7) -> Path:
     return cache
 
 
-# one write in a fresh process: its helpers' CPU is then all of RUSAGE_CHILDREN
+# one write in a fresh process, as migrate makes it: source_rows is first preloaded into the new file by a
+# forked helper (Store.preload, during the matcher in a migration: it is waited for here, and its CPU is told
+# apart), then Store.write fills in its record_id and batch_id and loads the rest; the write's helpers' CPU is
+# then the rest of RUSAGE_CHILDREN
 _ONE = r"""
 import os, pickle, resource, sys, time
 from crmkit.store import Store
 replace, append = pickle.load(open(sys.argv[1], "rb"))
+store, rows = Store(sys.argv[2]), replace["source_rows"]
+pre = store.preload("source_rows", lambda: rows.drop(columns=["batch_id"]).assign(record_id=None),
+                    later=["record_id", "batch_id"], rows=len(rows))
+pre_cpu = 0.0
+if pre is not None:
+    frame = pre.frame()
+    os.waitid(os.P_PID, pre.helper.pid, os.WEXITED | os.WNOWAIT)  # done, not reaped: its CPU is in /proc
+    stat = open(f"/proc/{pre.helper.pid}/stat").read().rsplit(")", 1)[1].split()
+    pre_cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    replace = {**replace, "source_rows": frame.assign(record_id=rows["record_id"].to_numpy(),
+                                                      batch_id=rows["batch_id"].to_numpy())}
+del rows
 t, c = time.perf_counter(), time.process_time()
-Store(sys.argv[2]).write(replace=replace, append=append)
+store.write(replace=replace, append=append, preloaded=pre)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(time.perf_counter() - t, time.process_time() - c, kids.ru_utime + kids.ru_stime, os.path.getsize(sys.argv[2]))
+print(time.perf_counter() - t, time.process_time() - c, kids.ru_utime + kids.ru_stime - pre_cpu, pre_cpu,
+      os.path.getsize(sys.argv[2]))
 """
 
 
-def whole_write(cache: Path, adbc: bool, helpers: bool) -> tuple[float, float, float, int]:
+def whole_write(cache: Path, adbc: bool, helpers: bool) -> tuple[float, float, float, float, int]:
+    """(wall s, CPU s here, CPU s of the write's helpers, CPU s of the preload helper, file size)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CRMKIT_ADBC": "1" if adbc else "0", "CRMKIT_WRITE_WORKERS": "" if helpers else "0"}
         out = subprocess.run([sys.executable, "-c", _ONE, str(cache), str(Path(tmp) / "crm.sqlite")],
                              capture_output=True, text=True, env=env, check=True)
-        wall, cpu, kids, size = out.stdout.split()
-        return float(wall), float(cpu), float(kids), int(size)
+        wall, cpu, kids, pre, size = out.stdout.split()
+        return float(wall), float(cpu), float(kids), float(pre), int(size)
 
 
 def per_table(cache: Path, adbc: bool) -> None:
@@ -116,14 +134,14 @@ def main() -> None:
     cache = tables_for(a.rows, a.seed)
     print(f"write of the tables of a {a.rows:,}-row migration into a new SQLite store; load average "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"  {'loader':<24} {'wall s':>7} {'cpu s':>7} {'helper cpu s':>13} {'MB':>7}")
+    print(f"  {'loader':<24} {'wall s':>7} {'cpu s':>7} {'helper cpu s':>13} {'preload cpu s':>14} {'MB':>7}")
     from crmkit.store import _adbc_sqlite
 
     loaders = [(True, True), (True, False)] if _adbc_sqlite() is not None else []
     for adbc, helpers in loaders + [(False, True), (False, False)]:
-        wall, cpu, kids, size = whole_write(cache, adbc, helpers)
+        wall, cpu, kids, pre, size = whole_write(cache, adbc, helpers)
         label = f"{'ADBC' if adbc else 'sqlite3'}, {'with helper' if helpers else 'one process'}"
-        print(f"  {label:<24} {wall:>7.1f} {cpu:>7.1f} {kids:>13.1f} {size / 1e6:>7.0f}", flush=True)
+        print(f"  {label:<24} {wall:>7.1f} {cpu:>7.1f} {kids:>13.1f} {pre:>14.1f} {size / 1e6:>7.0f}", flush=True)
     if a.tables:
         for adbc in ([True] if loaders else []) + [False]:
             per_table(cache, adbc)

@@ -538,7 +538,7 @@ class Store:
             os.replace(preloaded.finish(), tmp)  # the file with every table created: the new store's
             del bulk[preloaded.name]
         rest_append = {name: df for name, df in append.items() if name not in bulk}
-        workers, shared, here = _parallel_plan(bulk)
+        workers, shared = _parallel_plan(bulk)
         helpers: list[_HelperLoad] = []
         queue = finished = None
         loaded_here: list[str] = []
@@ -574,8 +574,8 @@ class Store:
                 queue, feed = os.pipe()
                 os.write(feed, bytes(range(len(shared))))
                 os.close(feed)
-                if not here:  # the biggest table stays here: a share of the work that needs no copying
-                    loaded_here.append(shared[os.read(queue, 1)[0]])
+                # the biggest table stays here: a share of the work that needs no copying
+                loaded_here.append(shared[os.read(queue, 1)[0]])
                 finished, told = os.pipe()
                 try:
                     for _ in range(workers):
@@ -595,19 +595,14 @@ class Store:
                     if progress:
                         progress(name)
                 done = {preloaded.name} if preloaded is not None else set()
-                for name in [*here, *(t.name for t in METADATA.sorted_tables if t.name not in here)]:
-                    if name not in shared and name not in done:  # the big tables kept here, the small ones,
-                        # then the queue's
+                for name in (t.name for t in METADATA.sorted_tables):
+                    if name not in shared and name not in done:  # the small tables, then the queue's
                         _insert(con, name, bulk.get(name))
                         con.create_indexes(name)  # after the load: built from sorted keys
                         if progress and name in bulk:
                             progress(name)
                 con.execute("COMMIT")  # (no journal: only a batch of work) before ATTACH, which needs none open
                 copy_finished(block=False)
-                if queue is not None and not loaded_here:
-                    item = os.read(queue, 1)
-                    if item:
-                        loaded_here.append(shared[item[0]])
                 name = loaded_here[0] if loaded_here else None
                 while name:  # one table at a time, the next from the queue when this one is done
                     con.execute("BEGIN")
@@ -1109,13 +1104,19 @@ def _insert_sqlite(dbapi_conn, name: str, df: pd.DataFrame) -> None:
 # -- bulk load of a brand-new SQLite file -----------------------------------------------------------
 # A new store is written under a temporary name nobody else opens, so it is loaded as fast as SQLite
 # allows: no rollback journal (a failed write deletes the file), no syncs until the one fsync before
-# the rename, an exclusive lock, a large page cache, and every index built after its table is full
-# (from sorted keys, several times faster than updating it row by row).
-_BULK_PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", "threads=2")
-# a 200 MB page cache, index sorts in memory; a forked helper (see _HelperLoad) gets a 64 MB cache and sorts
-# through temporary files: the memory it allocates is its own (the copy of a page it shares with this
-# process), while this process mostly reuses memory it has already freed
-_BULK_MEMORY = {False: ("temp_store=MEMORY", "cache_size=-200000"), True: ("cache_size=-65536",)}
+# the rename, an exclusive lock, and every index built after its table is full (from sorted keys, several
+# times faster than updating it row by row). Measured on crmkit's tables at 1M rows (CPU seconds):
+# - 16 KiB pages (set before the first table is created): a shallower b-tree with fewer splits, -15 to -45%
+#   for a table loaded in random key order (contacts, contact_records), and half the cost of copying a
+#   helper's file (fewer, fuller pages); the store keeps them (SQLite's default is 4 KiB);
+# - index sorts in one thread, in runs of 4 MB spilled to temporary files and merged: a multi-threaded sort
+#   (threads=2) costs 10-30% more CPU (and during the write the other core is busy with a helper anyway), and
+#   runs as large as the page cache (64 MB, or 200 MB in memory) cost 1.3-2x as much as small ones, which
+#   stay in the CPU's caches (SQLite's sorter sizes its runs by the cache: it is lowered while an index is
+#   built, and kept large for the loads, where a table with a text key is updated at random places).
+_BULK_PRAGMAS = ("page_size=16384", "journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", "threads=0")
+_CACHE_KIB = 65_536  # the page cache while rows are loaded or copied
+_SORT_CACHE_KIB = 4096  # ... and while an index is built (the size of the sorter's runs)
 _ARROW_CHUNK = 65_536  # rows per Arrow batch: bounded memory whatever the table's length
 
 
@@ -1130,7 +1131,7 @@ class _BulkFile:
     that no other connection opens until this one is closed.
     """
 
-    def __init__(self, path: Path, *, helper: bool = False):
+    def __init__(self, path: Path):
         self.path = path
         self._adbc = _adbc_sqlite()
         if self._adbc is not None:
@@ -1141,7 +1142,7 @@ class _BulkFile:
 
             self._conn = sqlite3.connect(str(path), isolation_level=None)
             self._cur = self._conn.cursor()
-        for pragma in (*_BULK_PRAGMAS, *_BULK_MEMORY[helper]):
+        for pragma in (*_BULK_PRAGMAS, f"cache_size=-{_CACHE_KIB}"):
             self.execute(f"PRAGMA {pragma}")
 
     def execute(self, sql: str) -> None:
@@ -1154,10 +1155,16 @@ class _BulkFile:
 
     def create_indexes(self, name: str, *, without: list[str] = (), only: list[str] | None = None) -> None:
         """The table's indexes: all, those on none of the columns ``without``, or those on some of ``only``."""
-        for columns, statement in _index_ddl(name):
-            if columns & set(without) or (only is not None and not columns & set(only)):
-                continue
-            self.execute(statement)
+        statements = [statement for columns, statement in _index_ddl(name)
+                      if not columns & set(without) and (only is None or columns & set(only))]
+        if not statements:
+            return
+        self.execute(f"PRAGMA cache_size=-{_SORT_CACHE_KIB}")  # the sorter's runs (see _SORT_CACHE_KIB)
+        try:
+            for statement in statements:
+                self.execute(statement)
+        finally:
+            self.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
 
     def fill(self, name: str, df: pd.DataFrame, columns: list[str]) -> None:
         """Set ``columns`` of every row of a loaded table from a frame of as many rows, row i of the frame
@@ -1281,12 +1288,17 @@ def _arrow_column(s: pd.Series, typ):
         arr = pa.array(s.array)  # pyarrow storage: the same buffers; python storage: one C loop
         return arr if arr.type == typ else arr.cast(typ)
     if s.dtype == object:
-        vals = s.to_numpy()
-        if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):  # str and missing only
-            try:
-                return pa.array(vals, type=typ, from_pandas=True)  # None/NaN -> NULL, in one C loop
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # a missing value pyarrow does not know as one
-                pass
+        # str and missing values only (None/NaN -> NULL): converted in one C loop, which tells the type it
+        # found; anything else (a number, bytes, a missing value pyarrow does not know as one) is converted
+        # value by value below
+        try:
+            arr = pa.array(s.to_numpy(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None
+        if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return arr.cast(typ)
+        if arr is not None and pa.types.is_null(arr.type):  # no value at all
+            return pa.nulls(len(s), typ)
     return pa.array(_column_values(s, None), type=typ)
 
 
@@ -1297,25 +1309,33 @@ def _arrow_column(s: pd.Series, typ):
 _PARALLEL_MIN_ROWS = 50_000
 
 
-def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str], list[str]]:
-    """(number of helper processes, the big tables shared out through the queue, most work first, the big
-    tables loaded here); (0, [], []) to load all here.
+def _parallel_plan(tables: Mapping[str, pd.DataFrame]) -> tuple[int, list[str]]:
+    """(number of helper processes, the big tables shared out through the queue, most work first); (0, [])
+    to load all here.
 
-    This process takes tables from the same queue as its helpers, so it keeps a share of the work that
-    needs no copying. Tables with columns of Python objects (text that pandas holds as ``object``) stay
-    here: a forked helper shares this process's memory until either writes to it, and reading a Python
-    object writes its reference count, so a helper converting such a column would copy every page of it.
+    This process takes the first table (the most work: no copy of it) and then tables from the same queue
+    as its helpers, so it keeps a share of the work that needs no copying. A table with columns of Python
+    objects (text that pandas holds as ``object``, contact_records' cleaned values) may go to a helper
+    too: reading an object writes its reference count, so the helper gets its own copy of the memory
+    pages holding those objects, but it converts them 65,536 rows at a time, costing the same CPU as here
+    (at 1M rows the write's peak memory with its helper was 2.77 GB, 2.58 GB for this process alone).
+    A table without an index or a text primary key (conflicts, merge_history, review_queue) is loaded
+    here, among the small ones: copying it costs about as much as loading it (1 s less CPU in all at 1M).
     """
     workers = min(os.cpu_count() or 1, 2)
     if not _may_fork():
-        return 0, [], []
-    big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS]
+        return 0, []
+    big = [n for n, df in tables.items() if df is not None and len(df) >= _PARALLEL_MIN_ROWS and _sorts(n)]
     big.sort(key=lambda n: _load_cost(n, tables[n]), reverse=True)
-    here = [n for n in big if any(tables[n][c].dtype == object and tables[n][c].notna().any()
-                                  for c in tables[n].columns)]
-    shared = [n for n in big if n not in here]
-    helpers = min(workers - 1, len(shared) - (0 if here else 1))
-    return (helpers, shared, here) if helpers > 0 else (0, [], [])
+    helpers = min(workers - 1, len(big) - 1)
+    return (helpers, big) if helpers > 0 else (0, [])
+
+
+def _sorts(name: str) -> bool:
+    """Whether loading a table builds a b-tree of sorted keys besides its rows: an index, or a text primary key
+    (the work a helper's copy is spared: SQLite's transfer copies index entries in order)."""
+    table = _t(name)
+    return bool(table.indexes) or any(isinstance(c.type, sa.Text) for c in table.primary_key.columns)
 
 
 _HELPER_MEMORY = 2 << 30  # bytes the machine must have free for a helper process to be forked
@@ -1378,7 +1398,7 @@ def _load_part(part_of, tables: Mapping[str, pd.DataFrame], names: list[str], qu
         name = names[item[0]]
         path = part_of(name)
         path.unlink(missing_ok=True)
-        bulk = _BulkFile(path, helper=True)
+        bulk = _BulkFile(path)
         try:
             bulk.execute("BEGIN")
             bulk.create_table(name)
@@ -1480,7 +1500,7 @@ class _Preload:
             os.write(feed, b"R")
             handed = True  # (the file is the parent's from now on: it maps it, or removes it in stop())
             os.nice(5)  # loading waits for the write: let this process (and what it forks) go first meanwhile
-            bulk = _BulkFile(path, helper=True)
+            bulk = _BulkFile(path)
             try:
                 bulk.execute("BEGIN")
                 for table in METADATA.sorted_tables:

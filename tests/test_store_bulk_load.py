@@ -43,6 +43,9 @@ def _awkward_tables() -> dict[str, pd.DataFrame]:
             "n_records": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),
             "n_sources": [1.0, 2.7, np.nan, np.inf, -np.inf, 1e15, -3.0],  # INTEGER: truncated, non-finite NULL
             "emails": pd.array([None] * n, dtype="str"),                     # no value at all: left out
+            "mobile": np.array(["+49", b"bytes", None, "x", "y", "z", "w"], dtype=object),  # str(b"...") as text
+            "website": np.array([b"a", b"b", None, b"c", b"d", b"e", b"f"], dtype=object),  # bytes only: the same
+            "owner": np.array(["Ann", None, np.str_("Bo"), float("nan"), "Cy", pd.NA, "Di"], dtype=object),
         }),
         "deals": pd.DataFrame({
             "deal_id": ["D1", "D2", "D3", "D4"],
