@@ -22,6 +22,9 @@ from crmkit.store import TABLE_COLUMNS
 
 RECORD_COLUMNS = [c for c in TABLE_COLUMNS["contact_records"] if c not in ("contact_id", "batch_id")]
 _VALID_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# the merge's fields read in the clustering process (some address ones, a tenth of the reading: clustering
+# takes about as long as the rest), the others here meanwhile
+_READ_BESIDE = ("job_title", "city", "region", "country", "website")
 
 
 @dataclass
@@ -218,12 +221,15 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     ``pairs`` replays stored match pairs instead of matching again (used after a manual decision).
     Past matching, everything works on record positions (one hash lookup of the pair ids), not on
     record id texts. Large runs share the work with a forked second process (:mod:`crmkit._fork`):
-    clustering and explanations while the records are read, contact ids and merge history while the golden
-    values are chosen, conflicts and multi-values while lineage, deals, orders and pairs are linked here;
-    ``CRMKIT_WORKERS=0`` does it all here, with the same results.
+    clustering, explanations and a few fields of the records while the others are read here, the contact ids and
+    the winners of some fields while the others are chosen here, conflicts and merge history while multi-values,
+    lineage, deals, orders and pairs are made here; ``CRMKIT_WORKERS=0`` does it all here, with the same results.
     """
     from crmkit._fork import Beside
+    from crmkit.merge._records import _read_fields
+    from crmkit.merge._values import _take_text
     from crmkit.merge.golden import _merge_coded, _read_records
+    from crmkit.merge.rules import FIELDS
 
     say = progress or (lambda s, f: None)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -301,11 +307,13 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
                 ids[at[kept & last]] = prev.values[kept & last]
                 keep_ids = pd.Series(ids, dtype="str")
         return (pd.factorize(label)[0], keep_ids, pair_l, pair_r, forced_l, forced_r,
-                _explanations(pairs) if explain else None)
+                _explanations(pairs) if explain else None, _read_fields(records, _READ_BESIDE))
 
     with Beside(clustered, n) as cluster_job:
-        rules, frame = _read_records(records, rules)
-        codes, keep_ids, pair_l, pair_r, forced_l, forced_r, explanations = cluster_job.result()
+        fields = _read_fields(records, [f for f in FIELDS if f not in _READ_BESIDE])
+        codes, keep_ids, pair_l, pair_r, forced_l, forced_r, explanations, read_beside = cluster_job.result()
+    rules, frame = _read_records(records, rules, {**fields, **read_beside})
+    del fields, read_beside
 
     say("merging", 0.75)
 
@@ -322,6 +330,9 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
 
         def contact_of(at: np.ndarray, index=None) -> pd.Series:
             """The contact id of the records at positions ``at`` (-1: none)."""
+            if len(at) and (at >= 0).all():
+                out = _take_text(contact_ids.astype("str"), contact_rows[at])
+                return out.set_axis(index) if index is not None else out
             rows = np.full(len(at), -1, np.int64)
             rows[at >= 0] = contact_rows[at[at >= 0]]
             return pd.Series(contact_ids.array.take(rows, allow_fill=True), dtype="str", index=index)
@@ -367,7 +378,8 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
             match_pairs = pd.concat([scored, match_pairs], ignore_index=True) if len(match_pairs) else scored
             decided = set(zip(decisions["record_id_l"], decisions["record_id_r"])) | \
                 set(zip(decisions["record_id_r"], decisions["record_id_l"]))
-            rq = mp[(mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])]
+            open_pair = (mp["decision"] == "review") & (mp["contact_id_l"] != mp["contact_id_r"])
+            rq = mp[[c for c in mp.columns if c in TABLE_COLUMNS["review_queue"]]][open_pair]  # (no explanations)
             rq = rq[_not_in_pairs(rq["record_id_l"], rq["record_id_r"], decided)]
             rq = rq.sort_values("match_probability", ascending=False).reset_index(drop=True)
             del mp

@@ -123,3 +123,24 @@ def test_beside_left_unasked_lets_its_child_go(monkeypatch):
         os.waitpid(-1, os.WNOHANG)
     with fork.Beside(lambda: os.getpid(), n=1) as job:
         assert job.result() != os.getpid()  # computed in the child
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two CPUs")
+def test_forked_link_equals_serial_with_other_rules(forks, monkeypatch):
+    """Winners chosen in both processes (whole linked groups in each) merge as the serial path does, also when
+    the links chain, cross field kinds or point at a combining field."""
+    from crmkit.merge import SurvivorshipRules
+
+    rules = SurvivorshipRules(linked={"email": "phone", "first_name": "full_name", "last_name": "first_name",
+                                      "city": "tags", "mobile": "email", "street": "city"})
+    rules.fields["full_name"] = ["longest", "earliest", "first_non_empty"]
+    rules.default = ["most_complete", "most_frequent"]
+    contacts, deals, pairs = _inputs(400, 4)
+    contacts["first_name"] = contacts["full_name"].str.split().str[0]
+    contacts["street"] = np.where(np.arange(len(contacts)) % 3 == 0, None, "Main St 1")
+    build = lambda: build_contacts(contacts, deals, pd.DataFrame(), existing=None, dedupe=True,  # noqa: E731
+                                   batch_id="b1", actor="test", pairs=pairs, rules=rules)
+    forked = build()
+    assert len(forks) == 3
+    monkeypatch.setenv("CRMKIT_WORKERS", "0")
+    _same(forked, build())

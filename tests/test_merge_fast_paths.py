@@ -68,15 +68,6 @@ def test_packed_keys_order_like_lexsort(seed):
     assert (golden._lex_order([c] + keys) == np.lexsort(tuple(reversed([c] + keys)))).all()
 
 
-def test_by_contact_is_a_stable_argsort_of_sorted_parts():
-    rng = np.random.default_rng(3)
-    parts = [np.sort(rng.integers(0, 40, int(rng.integers(0, 80)))) for _ in range(7)] + [np.zeros(0, np.int64)]
-    expected = np.argsort(np.concatenate(parts), kind="stable")
-    assert (golden._by_contact(parts, 40) == expected).all()
-    unsorted = [np.array([3, 1, 2]), np.array([0, 5])]
-    assert (golden._by_contact(unsorted, 6) == np.argsort(np.concatenate(unsorted), kind="stable")).all()
-
-
 @pytest.mark.parametrize("values", [
     pd.Series(["b", " ", "a", None, "", "b", "\t", "A"], dtype=object),
     pd.Series(["b", " ", "a", None, "", "b"], dtype="str"),
@@ -109,3 +100,106 @@ def test_a_new_id_never_takes_an_id_kept_by_another_contact():
     assert ids["r1"] == stored
     assert ids["r2"] != stored and ids["r2"].startswith("C")
     assert result.contacts["contact_id"].is_unique
+
+
+def _odd_rules() -> SurvivorshipRules:
+    """Rules whose links chain (last → first → full name), cross kinds (mobile → email → phone) and point at a
+    combining field (city → tags)."""
+    rules = SurvivorshipRules(linked={"email": "phone", "first_name": "full_name", "last_name": "first_name",
+                                      "city": "tags", "mobile": "email"})
+    rules.fields["full_name"] = ["longest", "earliest", "first_non_empty"]
+    rules.default = ["most_complete", "most_frequent"]
+    return rules
+
+
+@pytest.mark.parametrize("rules", [None, _odd_rules()], ids=["default rules", "odd links"])
+def test_winners_shared_out_any_way_give_the_same_merge(rules, monkeypatch):
+    """The fields whose winners are chosen beside the contact ids are renumbered into one run's rule labels:
+    any split of the linked groups gives the merge of all fields chosen in one place."""
+    records, clusters = _records(500, 11)
+    records["first_name"] = records["full_name"].str.split().str[0]
+    records["last_name"] = records["full_name"].str.split().str[-1]
+    real = golden._share_fields
+    here_all = merge(records, clusters, rules)
+    groups = golden._link_groups(rules or SurvivorshipRules())
+    assert sorted(n for g in groups for n in g) == sorted(n for n in golden.FIELDS if n not in ("tags", "notes"))
+    for pick in (lambda i: True, lambda i: i % 2 == 0, lambda i: i % 2 == 1):
+        def share(fr, rules, multi_rows, C, pick=pick):
+            here, _ = real(fr, rules, multi_rows, C)
+            there = [n for i, g in enumerate(groups) if pick(i) for n in g]
+            return [n for n in here + _ if n not in there], there
+        monkeypatch.setattr(golden, "_share_fields", share)
+        _same(here_all, merge(records, clusters, rules))
+
+
+def test_link_groups_keep_leaders_with_followers():
+    groups = golden._link_groups(_odd_rules())
+    together = next(g for g in groups if "full_name" in g)
+    assert {"first_name", "last_name"} <= set(together)
+    assert {"email", "phone", "mobile"} <= set(next(g for g in groups if "email" in g))
+    assert ["city"] in groups  # its leader combines values: it stands alone
+
+
+@pytest.mark.parametrize("values", [
+    ["C123456789012", "Cabcdefabcdef", "C000000000000"],  # one width: copied as fixed-width bytes
+    ["a", "bb", "", "ccc"], ["é", "ab"], ["x", None, "y"], ["same"] * 4,
+])
+def test_take_text_is_take(values):
+    from crmkit.merge._values import _take_text
+
+    rng = np.random.default_rng(0)
+    s = pd.Series(values, dtype="str")
+    for part in (s, s.iloc[1:]):
+        at = rng.integers(0, len(part), 25)
+        pd.testing.assert_series_equal(_take_text(part, at), part.take(at).reset_index(drop=True))
+        pd.testing.assert_series_equal(_take_text(part, at[:0]), part.take(at[:0]).reset_index(drop=True))
+
+
+def test_joint_numbers_are_factorize_of_the_forms_in_turn():
+    first = pd.Series(["+491", "+492", "+493"], dtype="str")
+    second = pd.Series(["+494", "+492", "", "+495"], dtype="str")
+    codes = [np.array([2, 0, 1, 1]), np.array([3, 1, 0, 2, 1])]
+    joint = pd.factorize(pd.concat([first, second], ignore_index=True))[0]
+    expected = [joint[:3][codes[0]], joint[3:][codes[1]]]
+    got = golden._joint_numbers([(codes[0], first), (codes[1], second)])
+    assert all((g == e).all() for g, e in zip(got, expected))
+
+
+def test_compact_keeps_only_the_values_taken():
+    uniq = [pd.Series(["a", "b", "c"], dtype="str"), pd.Series(["d", "e"], dtype="str")]
+    codes = np.array([4, -1, 0, 4, 2])
+    small_codes, small = golden._compact(codes, uniq)
+    whole = pd.concat(uniq, ignore_index=True)
+    assert small.tolist() == ["a", "c", "e"]
+    assert [small[c] if c >= 0 else None for c in small_codes] == [whole[c] if c >= 0 else None for c in codes]
+
+
+@pytest.mark.parametrize("rules", [None, _odd_rules()], ids=["default rules", "odd links"])
+def test_rule_labels_are_numbered_as_one_run_over_the_fields(rules):
+    """Each field's winners carry rule codes of their own; _choose numbers them (and the 'linked:' labels) as
+    one _Labels shared by all fields in field order would, so the rule categories keep their order."""
+    from crmkit.merge._records import _Frame
+
+    rules = rules or SurvivorshipRules()
+    records, clusters = _records(400, 5)
+    fr = _Frame(records, rules)
+    cc = golden._cluster_codes(fr, clusters)
+    C = int(cc.max()) + 1
+    size = np.bincount(cc, minlength=C)
+    multi = np.flatnonzero(size[cc] > 1)
+    multi = multi[np.argsort(cc[multi], kind="stable")]
+    single = np.flatnonzero(size[cc] == 1)
+    selecting = [n for n in golden.FIELDS if rules.chain(n)[0] not in ("union", "concat_distinct")]
+    won = golden._winners(selecting, fr, cc, size, multi, single, C, rules)
+    _, chosen, _, _, lab = golden._choose(fr, cc, size, multi, single, C, rules, won)
+    shared = golden._Labels()  # the plain way: one _Labels through every field's selection, then the links
+    plain = {n: golden._select(n, rules.chain(n), fr, cc, multi, C, shared) for n in selecting}
+    for n in selecting:
+        leader = rules.linked.get(n)
+        if leader in plain:
+            shared(f"linked:{leader}")
+    assert lab.names[:len(shared.names)] == shared.names
+    for n in selecting:
+        linked = won[n].linked if won[n].linked is not None else np.zeros(C, bool)
+        expected = [shared.names[r] for r in plain[n].rule[~linked]]
+        assert [lab.names[r] for r in chosen[n].rule[~linked]] == expected, n

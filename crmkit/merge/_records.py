@@ -20,7 +20,8 @@ class _Frame:
     and all text work (validity, comparison form, lengths, JSON) is done per distinct value.
     """
 
-    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules, *, checked: bool = False):
+    def __init__(self, records: pd.DataFrame, rules: SurvivorshipRules, *, checked: bool = False,
+                 fields: dict[str, _Field] | None = None):
         if "record_id" not in records.columns:
             raise CrmkitError("records need a 'record_id' column",
                               hint="add one, e.g. records['record_id'] = records.index.astype(str)")
@@ -41,7 +42,8 @@ class _Frame:
             .reset_index(drop=True)
         self.row = (pd.to_numeric(records["source_row"].reset_index(drop=True), errors="coerce")
                     .astype("Int64") if "source_row" in records.columns else pd.Series([pd.NA] * n, dtype="Int64"))
-        self.fields = {f: _Field(records[f] if f in records.columns else None, n, f) for f in FIELDS}
+        given = fields or {}  # fields read already (:func:`_read_fields`)
+        self.fields = {f: given[f] if f in given else _read_fields(records, [f])[f] for f in FIELDS}
         self.notna = {f: self.fields[f].notna for f in FIELDS}
         created = self.fields["created_at"]
         self.date = pd.factorize(created.uniq.str.slice(0, 19), sort=True)[0][created.codes] if len(created.uniq) \
@@ -99,6 +101,11 @@ class _Frame:
         if dup.any():
             keys = keys.where(~dup, _concat([keys, "|", self.rid]))
         return keys
+
+
+def _read_fields(records: pd.DataFrame, names: list[str]) -> dict[str, _Field]:
+    """The records' columns ``names`` as :class:`_Field` (a missing column: no values)."""
+    return {f: _Field(records[f] if f in records.columns else None, len(records), f) for f in names}
 
 
 # --------------------------------------------------------------------------- clusters and ids

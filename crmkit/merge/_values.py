@@ -29,6 +29,29 @@ def _from_arrow(arr) -> pd.Series:
     return pd.Series(arr, dtype="str")
 
 
+def _take_text(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """``values.take(at).reset_index(drop=True)`` of a str Series (``at`` within bounds, no -1). Texts of one
+    byte width without missing ones (contact ids) are copied as fixed-width bytes by numpy, not one by one."""
+    at = np.asarray(at, np.int64)
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is not None and len(values) and len(at):
+        import pyarrow as pa
+
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        if arr.null_count == 0 and (pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type)):
+            _, offsets, data = arr.buffers()
+            offsets = np.frombuffer(offsets, np.int64 if pa.types.is_large_string(arr.type) else np.int32,
+                                    len(arr) + 1, arr.offset * (8 if pa.types.is_large_string(arr.type) else 4))
+            width = int(offsets[1] - offsets[0])
+            if width > 0 and int(offsets[-1] - offsets[0]) == width * len(arr) and \
+                    bool((np.diff(offsets) == width).all()):
+                fixed = np.frombuffer(data, f"S{width}", len(arr), int(offsets[0]))[at]
+                starts = np.arange(len(at) + 1, dtype=np.int64) * width
+                out = pa.LargeStringArray.from_buffers(len(at), pa.py_buffer(starts), pa.py_buffer(fixed))
+                return pd.Series(out, dtype=values.dtype, name=values.name)
+    return values.take(at).reset_index(drop=True)
+
+
 def _concat(parts: list) -> pd.Series:
     """Element-wise concatenation of aligned text Series and literal strings (None stays None)."""
     series = [p for p in parts if not isinstance(p, str)]
@@ -276,7 +299,11 @@ def _json_texts(values: pd.Series) -> pd.Series:
     """``json.dumps(v, ensure_ascii=False)`` of every value ("null" where missing), per distinct value:
     plain quoting, and json.dumps only for the values with a quote, backslash or control character."""
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    uniq = pd.Series(uniq, dtype="str")
+    return _json_coded(codes, pd.Series(uniq, dtype="str"))
+
+
+def _json_coded(codes: np.ndarray, uniq: pd.Series) -> pd.Series:
+    """:func:`_json_texts` of ``uniq.take(codes)`` (-1: missing), dumping each distinct value once."""
     dumped = _concat(['"', uniq, '"']) if len(uniq) else pd.Series([], dtype="str")
     special = np.flatnonzero(_str_contains(uniq, _JSON_ESCAPED)) if len(uniq) else np.zeros(0, np.int64)
     if len(special):

@@ -12,7 +12,7 @@ from crmkit.errors import CrmkitError
 from crmkit._fork import Beside
 from crmkit.merge._records import _AlignedIds, _apply_existing, _cluster_codes, _contact_ids, _Frame
 from crmkit.merge._values import (_NO_CONFLICT, _VALID, _arrow, _concat, _from_arrow, _group_join,
-                                  _group_starts, _json_texts, _Subset, _Values)
+                                  _group_starts, _json_coded, _Subset, _take_text, _Values)
 from crmkit.merge.rules import _COMBINING, FIELDS, SurvivorshipRules
 from crmkit.schema import CONTACT_COLUMNS
 
@@ -271,8 +271,8 @@ def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRu
     (positionally, numbered in order of first appearance), as the link stage does. With
     ``existing_aligned``, ``existing`` is a Series of stored contact ids in the records' order (None: none).
 
-    Large runs make the contact ids in a second process while this one chooses the golden values, then
-    the conflicts there while this one assembles the rest (see :func:`_merge_frame`).
+    Large runs make the contact ids (and the winners of some fields) in a second process while this one chooses
+    the other golden values, then the conflicts there while this one assembles the rest (see :func:`_merge_frame`).
     ``with_ids(contact_rows, contact_ids)``, when given, is computed with the conflicts; its value is ``result.with_ids``. ``meanwhile(formed)``, when
     given, is run here with the contacts formed (:class:`_Formed`) while the conflicts are made; its value is
     ``result.meanwhile``. ``frame`` is the records as :func:`_read_records` read them, when the caller did
@@ -286,12 +286,13 @@ def _merge_coded(records: pd.DataFrame, codes: np.ndarray, rules: SurvivorshipRu
     return _merge_frame(frame, codes, rules, existing, with_ids=with_ids, meanwhile=meanwhile)
 
 
-def _read_records(records: pd.DataFrame, rules: SurvivorshipRules | None) -> tuple[SurvivorshipRules, _Frame]:
+def _read_records(records: pd.DataFrame, rules: SurvivorshipRules | None,
+                  fields: dict | None = None) -> tuple[SurvivorshipRules, _Frame]:
     """The rules (validated; the default ones for None) and the records read for :func:`_merge_coded`
-    (unique, filled record ids)."""
+    (unique, filled record ids); ``fields``: some fields read already (``_records._read_fields``)."""
     rules = rules or SurvivorshipRules()
     rules.validate()
-    return rules, _Frame(records, rules, checked=True)
+    return rules, _Frame(records, rules, checked=True, fields=fields)
 
 
 def _id_texts(fr: _Frame, cc: np.ndarray, survivor: np.ndarray) -> pd.Series:
@@ -303,8 +304,9 @@ def _id_texts(fr: _Frame, cc: np.ndarray, survivor: np.ndarray) -> pd.Series:
 def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
                  with_ids: Callable[[np.ndarray, pd.Series], Any] | None = None,
                  meanwhile: Callable[[_Formed], Any] | None = None) -> MergeResult:
-    """The merge of a read frame (see :func:`_merge_coded`): a large run makes the contact ids in a second
-    process while the golden values are chosen here, then the conflicts there while the rest is made here."""
+    """The merge of a read frame (see :func:`_merge_coded`): a large run makes the contact ids and the winners of
+    some fields in a second process while the winners of the others are chosen here, then the conflicts there
+    while the rest is made here."""
     existing_map = existing.to_dict() if isinstance(existing, pd.Series) else existing
     cc, survivor, merged_ids = _apply_existing(fr, cc, existing_map)
     C = int(cc.max(initial=-1)) + 1
@@ -313,10 +315,18 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
     multi_rows = multi_rows[np.argsort(cc[multi_rows], kind="stable")]  # by contact (then position)
     single_rows = np.flatnonzero(size[cc] == 1)
 
-    # the contact ids (a hash of each contact's member keys) in a second process while the values are chosen
-    with Beside(lambda: _id_texts(fr, cc, survivor), fr.n) as job:
-        golden, chosen, lineage_parts, conflict_parts, lab = _choose(fr, cc, size, multi_rows, single_rows, C, rules)
-        id_text = job.result()
+    # the contact ids (a hash of each contact's member keys) and the winners of some fields in a second process
+    # while the winners of the others are chosen here
+    here, there = _share_fields(fr, rules, multi_rows, C)
+
+    def ids_and_winners() -> tuple:
+        return _id_texts(fr, cc, survivor), _winners(there, fr, cc, size, multi_rows, single_rows, C, rules)
+
+    with Beside(ids_and_winners, fr.n) as job:
+        winners = _winners(here, fr, cc, size, multi_rows, single_rows, C, rules)
+        id_text, theirs = job.result()
+    golden, chosen, lineage_parts, conflict_parts, lab = _choose(fr, cc, size, multi_rows, single_rows, C, rules,
+                                                                 {**winners, **theirs})
 
     # the conflicts and the with_ids hook in a second process while the rest is made here
     def side() -> tuple:
@@ -324,7 +334,7 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
                 with_ids(cc, id_text) if with_ids is not None else None)
 
     with Beside(side, fr.n) as side_job:
-        membership = pd.DataFrame({"record_id": fr.rid, "contact_id": id_text.take(cc).reset_index(drop=True)})
+        membership = pd.DataFrame({"record_id": fr.rid, "contact_id": _take_text(id_text, cc)})
         done = meanwhile(_Formed(cc, id_text, membership, merged_ids)) if meanwhile is not None else None
         values, emails, phones = _multi_values(fr, cc, C, chosen, id_text)
         lineage = _lineage(fr, id_text, lineage_parts, lab)
@@ -350,39 +360,124 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
     )
 
 
-def _choose(fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray, single_rows: np.ndarray,
-            C: int, rules: SurvivorshipRules):
-    """Per field, the golden values, the chosen winners, and the lineage and conflict parts (on contact codes)."""
+# fields whose comparison forms the values table needs again (cached on the frame's fields): chosen here
+_NORMS_REUSED = ("email", "phone", "mobile")
+
+
+@dataclass
+class _Won:
+    """One selecting field's outcome in the process that chose it: the winners (after ``linked``), the rule
+    codes before ``linked`` and the names of those codes in the order they were first used, where the leader's
+    winner was taken (``linked``), and the golden values."""
+
+    chosen: _Chosen
+    names: list[str]
+    linked: np.ndarray | None
+    golden: pd.Series
+
+
+def _link_groups(rules: SurvivorshipRules) -> list[list[str]]:
+    """The selecting fields in groups that ``linked`` ties together (a leader with its followers), in field order."""
+    names = [n for n in FIELDS if rules.chain(n)[0] not in _COMBINING]
+    parent = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for follower, leader in rules.linked.items():
+        if follower in parent and leader in parent and root(follower) != root(leader):
+            parent[root(follower)] = root(leader)
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(root(n), []).append(n)
+    return list(groups.values())
+
+
+def _share_fields(fr: _Frame, rules: SurvivorshipRules, multi_rows: np.ndarray, C: int
+                  ) -> tuple[list[str], list[str]]:
+    """The selecting fields chosen here and those chosen beside the contact ids: whole ``linked`` groups, about
+    a quarter of the work (candidate rows, distinct values, golden values) beside, biggest groups first: the
+    contact ids take about as long as the rest."""
+    names = [n for n in FIELDS if rules.chain(n)[0] not in _COMBINING]
+    in_multi = np.zeros(fr.n, bool)
+    in_multi[multi_rows] = True
+    work = {n: int(np.count_nonzero(fr.notna[n] & in_multi)) + len(fr.fields[n].uniq) + C // 2 for n in names}
+    groups = [g for g in _link_groups(rules) if not any(n in _NORMS_REUSED for n in g)]
+    cost = [sum(work[n] for n in g) for g in groups]
+    budget = sum(work.values()) / 4
+    there: list[str] = []
+    for i in sorted(range(len(groups)), key=lambda i: -cost[i]):
+        if cost[i] <= budget:
+            there += groups[i]
+            budget -= cost[i]
+    return [n for n in names if n not in there], [n for n in names if n in there]
+
+
+def _winners(names: list[str], fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray,
+             single_rows: np.ndarray, C: int, rules: SurvivorshipRules) -> dict[str, _Won]:
+    """Per selecting field of ``names`` (whole ``linked`` groups): its winners (:func:`_select`, singletons
+    filled in, then ``linked``), with rule codes of its own (:func:`_choose` numbers them as one run over all
+    fields would) and its golden values."""
+    own = {}
+    for name in names:
+        lab = _Labels()
+        ch = _select(name, rules.chain(name), fr, cc, multi_rows, C, lab)
+        s = single_rows[fr.notna[name][single_rows]]
+        ch.win[cc[s]] = s
+        own[name] = (ch, lab.names)
+
+    def final(name: str, seen: tuple = ()) -> tuple[np.ndarray, np.ndarray | None]:
+        """The winners of a field after ``linked``, and where the leader's were taken (None: no leader)."""
+        leader = rules.linked.get(name)
+        win = own[name][0].win
+        if leader is None or leader not in own or name in seen:
+            return win, None
+        lead, _ = final(leader, seen + (name,))
+        ok = (lead >= 0) & (size > 1)
+        ok[ok] = fr.notna[name][lead[ok]]
+        return np.where(ok, lead, win), ok
+
+    out = {}
+    for name in names:
+        win, ok = final(name)
+        ch, used = own[name]
+        out[name] = _Won(_Chosen(win, ch.rule, ch.conflict_rows, ch.conflict_c), used, ok, fr.fields[name].take(win))
+    return out
+
+
+def _choose(fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray, single_rows: np.ndarray, C: int,
+            rules: SurvivorshipRules, won: dict[str, _Won]):
+    """Per field, the golden values, the chosen winners (``won``: the selecting fields, see :func:`_winners`),
+    and the lineage and conflict parts (on contact codes)."""
     lab = _Labels()
     golden: dict[str, pd.Series] = {}
     chosen: dict[str, _Chosen] = {}
     lineage_parts = []  # (field, contact codes, record positions, rule codes)
-    for name in FIELDS:
-        chain = rules.chain(name)
-        if chain[0] in _COMBINING:
-            continue
-        ch = _select(name, chain, fr, cc, multi_rows, C, lab)
-        s = single_rows[fr.notna[name][single_rows]]
-        ch.win[cc[s]] = s
-        chosen[name] = ch
+    for name in FIELDS:  # the rule labels numbered as one run over the fields in order would number them
+        if name in won:
+            w = won[name]
+            chosen[name] = _Chosen(w.chosen.win, np.array([lab(x) for x in w.names], dtype=np.int16)[w.chosen.rule],
+                                   w.chosen.conflict_rows, w.chosen.conflict_c)
 
-    def final(name: str, seen: tuple = ()) -> _Chosen:
+    def linked_label(name: str, seen: tuple = ()) -> int | None:
         leader = rules.linked.get(name)
-        ch = chosen[name]
         if leader is None or leader not in chosen or name in seen:
-            return ch
-        lead = final(leader, seen + (name,))
-        ok = (lead.win >= 0) & (size > 1)
-        ok[ok] = fr.notna[name][lead.win[ok]]
-        return _Chosen(np.where(ok, lead.win, ch.win), np.where(ok, lab(f"linked:{leader}"), ch.rule),
-                       ch.conflict_rows, ch.conflict_c)
+            return None
+        linked_label(leader, seen + (name,))
+        return lab(f"linked:{leader}")
 
-    chosen = {name: final(name) for name in chosen}
+    for name in chosen:
+        code = linked_label(name)
+        if code is not None:
+            ch = chosen[name]
+            ch.rule = np.where(won[name].linked, code, ch.rule)
     conflict_parts = []
     for name in FIELDS:
         if name in chosen:
             ch = chosen[name]
-            golden[name] = fr.fields[name].take(ch.win)
+            golden[name] = won[name].golden
             has = np.flatnonzero(ch.win >= 0)
             lineage_parts.append((name, has, ch.win[has], ch.rule[has]))
             if name not in _NO_CONFLICT and len(ch.conflict_rows):
@@ -392,10 +487,13 @@ def _choose(fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray
         win = np.full(C, -1, np.int64)
         s = single_rows[fr.notna[name][single_rows]]
         win[cc[s]] = s
-        values = fr.fields[name].take(win).to_numpy(dtype=object)
         codes, joined, lc, lr = _combine(name, how, fr, cc, multi_rows)
-        values[codes] = joined
-        golden[name] = pd.Series(values, dtype="str")
+        if len(codes):
+            values = fr.fields[name].take(win).to_numpy(dtype=object)
+            values[codes] = joined
+            golden[name] = pd.Series(values, dtype="str")
+        else:  # no contact combines values: the singletons' values as they are
+            golden[name] = fr.fields[name].take(win)
         lineage_parts.append((name, cc[s], s, np.full(len(s), lab("single_source"), np.int16)))
         lineage_parts.append((name, lc, lr, np.full(len(lc), lab(how), np.int16)))
     return golden, chosen, lineage_parts, conflict_parts, lab
@@ -404,29 +502,25 @@ def _choose(fr: _Frame, cc: np.ndarray, size: np.ndarray, multi_rows: np.ndarray
 def _part_values(fr: _Frame, parts: list, order: np.ndarray) -> pd.Series:
     """The field values of concatenated (field, ..., record positions, ...) parts, reordered by ``order``:
     one take from the parts' distinct values, no per-part text copies."""
-    offsets, uniq, codes = 0, [], []
-    for p in parts:
-        f = fr.fields[p[0]]
-        codes.append(np.where(f.codes[p[2]] >= 0, f.codes[p[2]] + offsets, -1))
-        uniq.append(f.uniq)
-        offsets += len(f.uniq)
     if not parts:
         return pd.Series([], dtype="str")
-    codes = np.concatenate(codes)[order]
+    codes = _part_codes(fr, parts)[order]
+    uniq = [fr.fields[p[0]].uniq for p in parts]
+    offsets = sum(len(u) for u in uniq)
     uniq = pd.concat(uniq, ignore_index=True) if offsets else pd.Series([], dtype="str")
     return pd.Series(uniq.array.take(codes, allow_fill=True), dtype="str")
 
 
 def _lineage(fr: _Frame, ids: pd.Series, parts: list, lab: _Labels) -> pd.DataFrame:
-    c = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    rows = np.concatenate([p[2] for p in parts]).astype(np.int64)
-    rule = np.concatenate([p[3] for p in parts]).astype(np.int16)
+    c = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
+    rows = np.concatenate([p[2] for p in parts]).astype(np.int64, copy=False)
+    rule = np.concatenate([p[3] for p in parts]).astype(np.int16, copy=False)
     fcode = np.concatenate([np.full(len(p[1]), FIELDS.index(p[0]), np.int16) for p in parts])
-    order = _by_contact([p[1] for p in parts], len(ids))
+    order = np.argsort(c, kind="stable")  # by contact: each part is sorted, so timsort only merges their runs
     value = _part_values(fr, parts, order)
     rows = rows[order]
     return pd.DataFrame({  # long table: repeated texts as categoricals
-        "contact_id": ids.take(c[order]).reset_index(drop=True),
+        "contact_id": _take_text(ids, c[order]),
         "field": pd.Categorical.from_codes(fcode[order], categories=FIELDS),
         "value": value,
         "source_file": pd.Categorical.from_codes(fr.file_code[rows], categories=pd.Index(fr.files, dtype="str")),
@@ -436,56 +530,44 @@ def _lineage(fr: _Frame, ids: pd.Series, parts: list, lab: _Labels) -> pd.DataFr
     })[LINEAGE_COLUMNS]
 
 
-def _by_contact(parts: list[np.ndarray], C: int) -> np.ndarray:
-    """``np.argsort(np.concatenate(parts), kind="stable")`` for parts that are each sorted (contact codes
-    below ``C``), by counting: no sort of all rows."""
-    if any(len(p) > 1 and (np.diff(p) < 0).any() for p in parts):
-        return np.argsort(np.concatenate(parts), kind="stable")
-    total = np.zeros(C + 1, np.int64)
-    counts = []
-    for p in parts:
-        counts.append(np.bincount(p, minlength=C).astype(np.int64))
-        total[1:] += counts[-1]
-    next_at = np.cumsum(total)[:-1]  # per contact, where its next row goes
-    dest = []
-    for p, k in zip(parts, counts):
-        if len(p):
-            first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-            rank = np.arange(len(p)) - np.repeat(first, np.diff(np.r_[first, len(p)]))
-            dest.append(next_at[p] + rank)
-        next_at = next_at + k
-    dest = np.concatenate(dest) if dest else np.zeros(0, np.int64)
-    order = np.empty(len(dest), np.int64)
-    order[dest] = np.arange(len(dest))
-    return order
-
-
 def _conflicts(fr: _Frame, ids: pd.Series, golden: dict, chosen: dict, parts: list,
                lab: _Labels) -> pd.DataFrame:
     """One row per (contact, field) whose members disagree: all their values with sources as JSON, the
-    chosen one and the rule; ordered by contact id, then field."""
+    chosen one and the rule; ordered by contact id, then field. Texts are dumped once per distinct value
+    (of the values in conflict, the files, the sheets) and joined per (contact, field) with their brackets."""
     if not parts:
         empty = pd.Series([], dtype="str")
         return pd.DataFrame({c: empty for c in CONFLICT_COLUMNS})
     F = len(FIELDS)
     fcode = np.concatenate([np.full(len(p[1]), FIELDS.index(p[0]), np.int64) for p in parts])
-    c = np.concatenate([p[1] for p in parts])
-    rows = np.concatenate([p[2] for p in parts])
-    having = np.unique(c)  # the contacts with a conflict, ranked by their id text
+    c = np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False)
+    rows = np.concatenate([p[2] for p in parts]).astype(np.int64, copy=False)
+    seen = np.zeros(len(ids), bool)
+    seen[c] = True
+    having = np.flatnonzero(seen)  # the contacts with a conflict, ranked by their id text
     rank = np.zeros(len(ids), np.int64)
     rank[having[_text_order(ids.take(having).reset_index(drop=True))]] = np.arange(len(having))
-    order = np.lexsort((rows, fcode, rank[c]))
-    value = _part_values(fr, parts, order)
-    fcode, c, rows = fcode[order], c[order], rows[order]
-    src = fr.sources(rows)
+    group = rank[c] * F + fcode
+    if (int(group.max()) + 1) * max(fr.n, 1) < 2 ** 62:  # (contact, field, row) is unique: one sort key
+        order = np.argsort(group * fr.n + rows)
+    else:  # pragma: no cover - beyond 2**62
+        order = np.lexsort((rows, group))
+    value_codes, value_uniq = _compact(_part_codes(fr, parts)[order], [fr.fields[p[0]].uniq for p in parts])
+    group, fcode, c, rows = group[order], fcode[order], c[order], rows[order]
+    starts = _group_starts(group)
+    edge = pd.Series(["", "[", "]"], dtype="str")  # a group's first entry opens it, its last closes it
+    at = np.zeros(len(group), np.int64)
+    at[starts] = 1
+    at[np.r_[starts[1:], len(group)] - 1] += 2
+    opening = edge.take(at & 1).reset_index(drop=True)
+    closing = edge.take(at & 2).reset_index(drop=True)
     entry = _concat([
-        '{"value": ', _json_texts(value),
-        ', "source_file": ', _json_texts(src["source_file"]),
-        ', "source_sheet": ', _json_texts(src["source_sheet"]),
-        ', "source_row": ', src["source_row"].astype("str").fillna("null"), "}"])
-    keys, joined = _group_join(rank[c] * F + fcode, entry, ", ", arrow=True)
+        opening, '{"value": ', _json_coded(value_codes, value_uniq),
+        ', "source_file": ', _json_coded(fr.file_code[rows], fr.files),
+        ', "source_sheet": ', _json_coded(fr.sheet_code[rows], fr.sheets),
+        ', "source_row": ', fr.row.take(rows).reset_index(drop=True).astype("str").fillna("null"), "}", closing])
+    keys, joined = _group_join(group, entry, ", ", arrow=True)
     fc = keys % F
-    starts = _group_starts(rank[c] * F + fcode)
     cc = c[starts]
     # the chosen value of each (contact, field): the winner's value, taken from the fields' distinct values
     names = [FIELDS[f] for f in np.unique(fc)]
@@ -498,14 +580,39 @@ def _conflicts(fr: _Frame, ids: pd.Series, golden: dict, chosen: dict, parts: li
         own = np.where(win >= 0, fr.fields[name].codes[np.maximum(win, 0)], -1)
         code[m] = np.where(own >= 0, own + offset[name], -1)
         rule[m] = chosen[name].rule[cc[m]]
-    uniq = pd.concat([fr.fields[n].uniq for n in names], ignore_index=True)
+    code, uniq = _compact(code, [fr.fields[n].uniq for n in names])
     return pd.DataFrame({
-        "contact_id": ids.take(cc).reset_index(drop=True),
+        "contact_id": _take_text(ids, cc),
         "field": pd.Categorical.from_codes(fc, categories=FIELDS),
-        "values": _concat(["[", joined, "]"]),
+        "values": joined,
         "chosen": pd.Series(uniq.array.take(code, allow_fill=True), dtype="str"),
         "rule": pd.Categorical.from_codes(rule, categories=lab.names),
     })
+
+
+def _part_codes(fr: _Frame, parts: list) -> np.ndarray:
+    """The codes of the field values of concatenated (field, ..., record positions, ...) parts into the
+    concatenation of the parts' distinct values (-1: missing)."""
+    offset, codes = 0, []
+    for p in parts:
+        f = fr.fields[p[0]]
+        k = f.codes[p[2]]
+        codes.append(np.where(k >= 0, k + offset, -1))
+        offset += len(f.uniq)
+    return np.concatenate(codes) if codes else np.zeros(0, np.int64)
+
+
+def _compact(codes: np.ndarray, uniq: list[pd.Series]) -> tuple[np.ndarray, pd.Series]:
+    """Codes into the concatenation of ``uniq`` (-1: missing) renumbered into the values they use, and those
+    values (in the same order): no copy of the values nobody takes."""
+    bounds = np.cumsum([0] + [len(u) for u in uniq])
+    used = np.zeros(int(bounds[-1]), bool)
+    used[codes[codes >= 0]] = True
+    renumber = np.cumsum(used) - 1
+    out = np.where(codes >= 0, renumber[np.maximum(codes, 0)] if len(used) else -1, -1)
+    pieces = [u.take(np.flatnonzero(used[a:b])) for u, a, b in zip(uniq, bounds[:-1], bounds[1:])]
+    values = pd.concat(pieces, ignore_index=True) if pieces else pd.Series([], dtype="str")
+    return out, values.astype("str")
 
 
 def _text_order(values: pd.Series) -> np.ndarray:
@@ -514,6 +621,27 @@ def _text_order(values: pd.Series) -> np.ndarray:
     if arr is None:  # pragma: no cover
         return np.argsort(values.to_numpy(dtype=object), kind="stable")
     return pc.array_sort_indices(arr, null_placement="at_end").to_numpy()
+
+
+def _joint_numbers(normed: list[tuple[np.ndarray, pd.Series]]) -> list[np.ndarray]:
+    """One numbering of several columns' distinct comparison forms (``(codes per distinct value, forms)`` each,
+    the forms distinct within a column): ``pd.factorize`` of the forms one column after the other, by a hash
+    lookup of each later column's forms in the ones before."""
+    seen = normed[0][1]
+    out = [normed[0][0]]
+    for codes, forms in normed[1:]:
+        arr, pc = _arrow(forms)
+        if arr is None:  # pragma: no cover - pandas without pyarrow
+            joint = pd.factorize(pd.concat([seen, forms], ignore_index=True))[0][len(seen):].astype(np.int64)
+            new = joint >= len(seen)
+        else:
+            found = pc.index_in(arr, value_set=_arrow(seen)[0])
+            new = found.is_null().to_numpy(zero_copy_only=False)
+            joint = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            joint[new] = len(seen) + np.arange(int(new.sum()))
+        seen = pd.concat([seen, forms[new]], ignore_index=True)
+        out.append(joint[codes])
+    return out
 
 
 def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Series):
@@ -530,9 +658,7 @@ def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Seri
         if len(fields) == 1:
             norm_u = [normed[0][0]]
         else:  # one numbering over the columns' distinct comparison forms
-            joint = pd.factorize(pd.concat([forms for _, forms in normed], ignore_index=True))[0].astype(np.int64)
-            at = np.cumsum([0] + [len(forms) for _, forms in normed])
-            norm_u = [joint[a:a + len(forms)][codes] for (codes, forms), a in zip(normed, at)]
+            norm_u = _joint_numbers(normed)
         starts = np.cumsum([0] + [len(f.uniq) for f in fields])
         norm_u = [np.where(f.valid_per_unique(field_name), nu, -1) for f, nu in zip(fields, norm_u)]
         rows = np.concatenate([np.flatnonzero(f.notna) for f in fields])
@@ -552,7 +678,11 @@ def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Seri
         rows, k, norm, ucode = rows[keep], k[keep], norm[keep], ucode[keep]
         c = cc[rows]
         rank = np.where(norm == primary_norm[c], np.where((rows == primary_row[c]) & (k == primary_k[c]), 0, 1), 2)
-        order = np.lexsort((k, rows, rank, c))
+        K = len(fields)
+        if (C * 3 * max(fr.n, 1)) * K < 2 ** 62:  # by contact, rank, row, column: unique keys, one sort
+            order = np.argsort(((c * 3 + rank) * fr.n + rows) * K + k)
+        else:  # pragma: no cover - beyond 2**62
+            order = np.lexsort((k, rows, rank, c))
         first = ~pd.Series(c[order] * (int(norm.max(initial=0)) + 1) + norm[order]).duplicated().to_numpy()
         order = order[first]
         uniq = pd.concat([f.uniq for f in fields], ignore_index=True)
@@ -569,8 +699,8 @@ def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Seri
     field_names = pd.Series(["email", "phone"], dtype="str")
     is_phone = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p[0]) for p in parts])[at]
     values = pd.DataFrame({
-        "contact_id": ids.take(c[at]).reset_index(drop=True),
-        "field": field_names.take(is_phone).reset_index(drop=True),
+        "contact_id": _take_text(ids, c[at]),
+        "field": _take_text(field_names, is_phone),
         "value": pd.concat([p[1] for p in parts], ignore_index=True).take(at).reset_index(drop=True),
         "is_primary": np.concatenate([p[2] for p in parts])[at],
         **fr.sources(rows),
