@@ -16,11 +16,87 @@ from crmkit.store import TABLE_COLUMNS
 
 
 def _hash_ids(prefix: str, frame: pd.DataFrame) -> pd.Series:
-    """Stable ids from row content (same input row → same id, run after run)."""
-    h = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> one hex string -> fixed slices
-    hexed = np.frombuffer(h.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16").astype(str)
+    """Stable ids from row content (same input row → same id, run after run): ``prefix`` and 16 hex digits
+    of ``pd.util.hash_pandas_object(frame.astype(str), index=False)`` (:func:`_row_hashes`)."""
+    h = _row_hashes(frame)
+    # 16 lower-case hex digits per value, vectorised: big-endian bytes -> nibbles -> digits
+    nibbles = np.frombuffer(h.astype(">u8").tobytes(), dtype=np.uint8)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[np.stack([nibbles >> 4, nibbles & 15], axis=1)]
+    ids = _fixed_width_text(prefix.encode("utf-8"), digits.reshape(len(h), 16))
+    if ids is not None:
+        return pd.Series(ids, index=frame.index, copy=False)
+    hexed = digits.reshape(len(h), 16).view("S16").ravel().astype(str)  # pragma: no cover - without pyarrow
     return pd.Series(np.char.add(prefix, hexed).tolist(), index=frame.index)
+
+
+def _fixed_width_text(prefix: bytes, rows: np.ndarray):
+    """``prefix`` + each row of ``rows`` (ASCII bytes, one row per value) as the text array pandas makes of a
+    list of those str (its ``str`` dtype), built from one buffer; None when that dtype is not pyarrow's."""
+    dtype = pd.Series(["a"]).dtype
+    if getattr(dtype, "storage", None) != "pyarrow":  # pragma: no cover - pandas without pyarrow strings
+        return None
+    import pyarrow as pa
+
+    n, width = rows.shape
+    size = len(prefix) + width
+    data = np.empty((n, size), dtype=np.uint8)
+    data[:, :len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    data[:, len(prefix):] = rows
+    offsets = np.arange(0, n * size + 1, size, dtype=np.int64)
+    text = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pd.array(text, dtype=dtype)
+
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """``pd.util.hash_pandas_object(frame.astype(str), index=False)`` as a uint64 array, the same numbers.
+
+    pandas hashes a text column by its distinct values (a hash table first) and makes a Python str of each;
+    here a column of integers or of text without a missing value is hashed as the UTF-8 bytes of its
+    values instead (pandas hashes bytes and the str they encode alike: tests/test_raw_json.py), and the
+    columns' hashes are combined as pandas does. Any other column is hashed as pandas does it.
+    """
+    try:
+        from pandas.core.util.hashing import combine_hash_arrays
+    except ImportError:  # pragma: no cover - a pandas without it: pandas does it all
+        return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    if not len(frame.columns) or not len(frame):
+        return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    out = np.empty(len(frame), dtype=np.uint64)
+    for lo in range(0, len(frame), _HASH_BLOCK_ROWS):  # (a block's bytes objects are freed for the next)
+        part = frame.iloc[lo:lo + _HASH_BLOCK_ROWS]
+        hashes = (_column_hashes(part.iloc[:, j]) for j in range(len(part.columns)))
+        out[lo:lo + len(part)] = combine_hash_arrays(hashes, len(part.columns))
+    return out
+
+
+_HASH_BLOCK_ROWS = 1 << 17
+
+
+def _column_hashes(column: pd.Series) -> np.ndarray:
+    """The hashes pandas gives ``column.astype(str)`` as a column of a frame (see :func:`_row_hashes`)."""
+    utf8 = _utf8_values(column)
+    if utf8 is not None:
+        return pd.util.hash_array(utf8, categorize=False)
+    return pd.util.hash_array(column.astype(str).array)
+
+
+def _utf8_values(column: pd.Series) -> np.ndarray | None:
+    """The UTF-8 bytes of ``str(value)`` of every value (an object array of bytes) for a column of int64 or
+    of text without a missing value; None for any other column."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover
+        return None
+    if column.dtype == np.int64:
+        text = pa.array(column.to_numpy()).cast(pa.large_string())  # (Arrow writes integers as str() does)
+    elif isinstance(column.dtype, pd.StringDtype) or (
+            column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string"):
+        text = _arrow_text(column) if len(column) else None  # (str only: not bytes, which str() writes b'…')
+        if text is None or text.null_count:
+            return None
+    else:
+        return None
+    return text.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
 
 
 def _arrow_text(values: pd.Series):

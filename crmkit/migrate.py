@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit._link_tables import _hash_ids, _isin
+from crmkit._raw_json import pandas_raw_json, raw_json_array
 from crmkit.clean import clean as clean_frame
 from crmkit.errors import CrmkitError
 from crmkit.mapping import Mapping, apply_mapping, map_sheets
@@ -73,23 +74,9 @@ def _now() -> str:
 
 
 def _raw_json(raw: RawSheet) -> list[str]:
-    """One JSON object per row (the original cells, by header).
-
-    The same text as ``to_json(orient="records", lines=True)`` gives per line, without its slow
-    line splitting: the records array is cut at ``},{"``, where every record starts. A key or value
-    ending in ``},{`` holds it too, so the cut is kept only when it gives one piece per row (a value
-    can only add pieces); else the lines are split as pandas does. Never split at newlines: JSON
-    escapes those inside values, but not U+2028/U+2029/U+0085, which ``str.splitlines`` would split on.
-    """
-    if raw.frame.empty:
-        return []
-    if len(raw.frame.columns):
-        text = raw.frame.to_json(orient="records", force_ascii=False)
-        parts = text[2:-2].split('},{"')  # '[{"a":1},{"a":2}]' -> ['"a":1', 'a":2']
-        if len(parts) == len(raw.frame):
-            return ["{" + parts[0] + "}"] + ['{"' + p + "}" for p in parts[1:]]
-    text = raw.frame.to_json(orient="records", lines=True, force_ascii=False)
-    return text.rstrip("\n").split("\n")
+    """One JSON object per row (the original cells, by header), as pandas writes them (see
+    :func:`crmkit._raw_json.pandas_raw_json`; :func:`_sheet_rows` builds the same text faster)."""
+    return pandas_raw_json(raw.frame)
 
 
 @dataclass
@@ -216,8 +203,7 @@ def _migrate(inputs, out, *, mapping, region, dedupe, match_settings, rules, act
         cleaned, issues = clean_frame(mapped.frame, sm.entity, kinds=mapped.kinds, region=region)
         if ids is None:  # made by the helper meanwhile (a new store: no row is known, none skipped above)
             ids = preloaded_rows()["source_record_id"].iloc[ends[i] - len(mapped.frame):ends[i]]
-        cleaned = cleaned.copy()
-        cleaned["record_id"] = ids.values
+        cleaned = cleaned.assign(record_id=ids.values)  # (a new frame: its columns not copied)
         works.append(_SheetWork(sm.entity, cleaned, issues.assign(entity=sm.entity)))
         if len(mapped.extras.columns):
             ex = mapped.extras.assign(record_id=ids.values)
@@ -395,7 +381,7 @@ def _prepare_sheet(raw: RawSheet, sm) -> _PreparedSheet:
 def _sheet_rows(p: _PreparedSheet) -> tuple[pd.Series, pd.DataFrame]:
     """A sheet's source record ids and its rows as source_rows (record_id and batch_id still to set)."""
     raw, sm = p.raw, p.sm
-    raw_json = pd.array(_raw_json(raw), dtype=pd.Series(["a"]).dtype)  # converted once, hashed and stored
+    raw_json = raw_json_array(raw.frame)  # (made once, hashed and stored)
     provenance = p.mapped.frame[_PROVENANCE]
     ids = _hash_ids({"contact": "R", "deal": "D", "order": "O"}.get(sm.entity, "U"),
                     provenance.assign(raw=raw_json) if len(raw_json) else provenance)

@@ -468,7 +468,10 @@ def _parse_delimited(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarra
 
 
 def _cells_frame(columns: dict, lines: np.ndarray, nonempty: np.ndarray | None):
-    cells = pd.DataFrame(columns, dtype=object)
+    from crmkit.store import _COPY_ON_WRITE
+
+    # the columns as they are, not copied into one block (copy-on-write keeps them from changing: pandas 3)
+    cells = pd.DataFrame(columns, dtype=object, copy=not _COPY_ON_WRITE)
     cells.index = lines
     return cells, lines, nonempty
 
@@ -557,12 +560,42 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
     nonempty = np.empty((table.num_rows, width), dtype=bool)
     empty = pa.scalar(None, pa.string())
     trim = _arrow_strip()
-    for j, column in enumerate(table.columns):
-        stripped = trim(column)
-        filled = pc.not_equal(pc.binary_length(stripped), 0)
-        nonempty[:, j] = filled.to_numpy(zero_copy_only=False)
-        columns[j] = _objects(pc.if_else(filled, stripped, empty))
+
+    def stripped(column):  # (pyarrow's kernels, which let other threads run meanwhile)
+        text = trim(column)
+        filled = pc.not_equal(pc.binary_length(text), 0)
+        return filled.to_numpy(zero_copy_only=False), pc.if_else(filled, text, empty)
+
+    # a thread strips the next column while this one makes Python str of the last (which holds the GIL)
+    for j, (filled, values) in enumerate(_one_ahead(stripped, table.columns, table.num_rows)):
+        nonempty[:, j] = filled
+        columns[j] = _objects(values)
     return columns, lines, nonempty
+
+
+_THREAD_MIN_ROWS = 50_000  # columns at least this long are stripped by a helper thread (see _one_ahead)
+
+
+def _one_ahead(func: Callable, items: list, rows: int):
+    """``func`` of each item, in order; for long columns (``rows``) on a machine with two CPUs or more, the
+    next item's is made by a helper thread while the caller uses the last (one at a time: no more than two
+    results are held). The thread has ended when the generator is exhausted or closed, so helper processes
+    may be forked later (see crmkit.clean._base.Forked); ``CRMKIT_WORKERS=0``: all in this thread."""
+    import os
+
+    if rows < _THREAD_MIN_ROWS or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
+        yield from map(func, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-read") as pool:
+        coming = None
+        for item in items:
+            made, coming = coming, pool.submit(func, item)
+            if made is not None:
+                yield made.result()
+        if coming is not None:
+            yield coming.result()
 
 
 def _objects(values) -> np.ndarray:

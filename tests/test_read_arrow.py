@@ -52,6 +52,7 @@ def _read_both(path: Path, monkeypatch, **kw):
         plain = attempt()
     with monkeypatch.context() as m:
         m.setattr(read_module, "_ARROW_MIN_BYTES", 0)
+        m.setattr(read_module, "_THREAD_MIN_ROWS", 0)  # (columns stripped by the helper thread, as long ones are)
         used = []
         original = read_module._parse_arrow
 
@@ -216,3 +217,23 @@ def test_stray_quotes_lose_no_cell(tmp_path):
     assert sheet.header_row == 2 and sheet.frame.values.tolist() == [["Ann", "b"]]
     assert sheet.skipped_text == {1: 'x" | y" | z""'}  # (pandas alone dropped 'z""')
     assert read_module._parse_fast(b'a",a"', ",") is None
+
+
+def test_the_helper_thread_is_gone_after_reading(tmp_path, monkeypatch):
+    """Long columns are stripped by a helper thread (read._column_pool), the same cells as without it, and the
+    thread has ended when read() returns: forking helper processes needs a process without other threads."""
+    import threading
+
+    path = tmp_path / "long.csv"
+    path.write_text("Name,Email,Note\n" + "".join(f" N{i} ,n{i}@x.com,{'' if i % 3 else ' x '}\n"
+                                                    for i in range(3000)), encoding="utf-8")
+    before = threading.active_count()
+    with monkeypatch.context() as m:
+        m.setattr(read_module, "_ARROW_MIN_BYTES", 0)
+        m.setattr(read_module, "_THREAD_MIN_ROWS", 0)
+        threaded = _state(read_module.read(path))
+        assert threading.active_count() == before
+        m.setenv("CRMKIT_WORKERS", "0")
+        alone = _state(read_module.read(path))
+    _assert_same(alone, threaded)
+    assert threaded[0][0]["Name"].iloc[:2].tolist() == ["N0", "N1"]

@@ -330,7 +330,11 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
     for col in df.columns:
         if col not in consumed:
             columns[col] = df[col]
-    cleaned = pd.DataFrame(columns, index=df.index)
+    from crmkit.store import _COPY_ON_WRITE
+
+    # the columns as they are, not copied into one block, where copy-on-write keeps them from changing
+    # (pandas 3): a copy of every column, and of every reference in them, saved
+    cleaned = pd.DataFrame(columns, index=df.index, copy=not _COPY_ON_WRITE)
     issues = (pd.concat(run.issues, ignore_index=True)[ISSUE_COLUMNS] if run.issues
               else pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}))
     return cleaned, issues
