@@ -1482,23 +1482,31 @@ class _Preload:
         self.arrow = self.path.with_name(self.path.name + ".arrow")
         self.target = str(final)
         self._ready, feed = os.pipe()
+        # the child loads the table once it is told to (frame() tells it; so does end of file): until this
+        # process has its frame, it cleans beside its own helper, and a third process would slow both
+        go, self._go = os.pipe()
         self._handed = False
         try:
-            self.helper = _HelperLoad(self.path, lambda: self._child(self.path, build, feed))
+            self.helper = _HelperLoad(self.path, lambda: self._child(self.path, build, feed, go))
         except BaseException:
             os.close(self._ready)
+            os.close(self._go)
             raise
         finally:
             os.close(feed)  # (the child's copy stays open until it exits: end of file then tells it is gone)
+            os.close(go)
 
-    def _child(self, path: Path, build, feed: int) -> None:  # pragma: no cover - runs in the child
-        """Build the frame, hand it over, load it: every failure is told through ``feed``."""
+    def _child(self, path: Path, build, feed: int, go: int) -> None:  # pragma: no cover - runs in the child
+        """Build the frame, hand it over, load it when told through ``go``: every failure is told through
+        ``feed``."""
         handed = False
+        os.close(self._go)  # (the parent's end: end of file on ``go`` once the parent closes its own)
         try:
             _write_arrow_file(build(), self.arrow)
             frame = _mapped_frame(self.arrow, unlink=False)  # what this process gets: the same values loaded
             os.write(feed, b"R")
             handed = True  # (the file is the parent's from now on: it maps it, or removes it in stop())
+            os.read(go, 1)  # until the parent has taken the frame (or ended, or gave up on it)
             os.nice(5)  # loading waits for the write: let this process (and what it forks) go first meanwhile
             bulk = _BulkFile(path)
             try:
@@ -1526,10 +1534,22 @@ class _Preload:
         if head != b"R":
             self._fail(head)
         self._handed = True
+        self._let_load()
         return _mapped_frame(self.arrow)
+
+    def _let_load(self) -> None:
+        """Tell the child to load its table: a byte, as processes forked meanwhile hold this end open too."""
+        if self._go >= 0:
+            try:
+                os.write(self._go, b"G")
+            except BrokenPipeError:  # the child is gone: nothing to tell (what it left is told on _ready)
+                pass
+            os.close(self._go)
+            self._go = -1
 
     def finish(self) -> Path:
         """Wait for the child to finish its file and return its path (a StoreError when it failed)."""
+        self._let_load()
         told = b""
         while chunk := os.read(self._ready, 65536):
             told += chunk
@@ -1540,6 +1560,7 @@ class _Preload:
         return self.path
 
     def _fail(self, told: bytes) -> None:
+        self._let_load()  # (a child waiting to load would keep _ready open)
         while chunk := os.read(self._ready, 65536):
             told += chunk
         self.stop()
@@ -1553,6 +1574,7 @@ class _Preload:
         if self._ready >= 0:
             os.close(self._ready)
             self._ready = -1
+        self._let_load()
         self.helper.stop()
         self.arrow.unlink(missing_ok=True)
 

@@ -148,14 +148,43 @@ def test_a_helper_failing_while_loading_is_an_error(tmp_path, monkeypatch, forki
     migrate_mod = importlib.import_module("crmkit.migrate")
     real_clean = migrate_mod.clean_frame
 
-    def slow_clean(*args, **kwargs):  # the helper fails before this process takes the frame it handed over
-        time.sleep(0.5)
+    def slow_clean(*args, **kwargs):  # (the helper loads only once this process has taken its frame: it
+        time.sleep(0.5)  # fails while this one goes on linking, and the write reports it)
         return real_clean(*args, **kwargs)
 
     monkeypatch.setattr(migrate_mod, "clean_frame", slow_clean)
     with pytest.raises(StoreError, match="disk I/O error"):
         crmkit.migrate([SRC], tmp_path / "crm.sqlite")
     assert not (tmp_path / "crm.sqlite").exists()
+    assert not _leftovers(tmp_path)
+    assert _no_children()
+
+
+def test_the_helper_loads_only_once_its_frame_is_taken(tmp_path, forking):
+    """While this process cleans beside its own helper, the preload helper does not load SQLite as a third
+    process: it starts once frame() has taken what it built."""
+    import time
+
+    rows = pd.DataFrame({"source_file": ["a.csv"] * 30, "source_sheet": [""] * 30, "source_row": range(2, 32),
+                         "entity": ["contact"] * 30, "raw": ["{}"] * 30, "source_record_id": [f"R{i}" for i in range(30)],
+                         "source_path": ["a.csv"] * 30})
+    store = Store(tmp_path / "new.sqlite")
+    pre = store.preload("source_rows", lambda: rows, later=["record_id", "batch_id"], rows=30)
+    assert pre is not None
+    try:
+        time.sleep(1.0)  # ample time to build 30 rows and, were it not waiting, to create its SQLite file
+        assert pre.arrow.exists() and not pre.path.exists()
+        got = pre.frame()
+        assert got["source_record_id"].tolist() == rows["source_record_id"].tolist()
+        path = pre.finish()
+        con = sqlite3.connect(path)
+        try:
+            assert con.execute("SELECT count(*) FROM source_rows").fetchone()[0] == 30
+        finally:
+            con.close()
+        path.unlink()
+    finally:
+        pre.stop()
     assert not _leftovers(tmp_path)
     assert _no_children()
 
