@@ -3,11 +3,13 @@
 Measures what a user waits for (read, map, clean, match, merge, write) in a separate process: a table
 of per-stage seconds (from the migrate progress callback, plus the time the process needs to exit after
 ``migrate`` returned), the peak memory overall and per stage (the child's resident memory sampled every
-50 ms, alone and together with the helper processes it forks, shared pages counted once), and the pairwise precision/recall/F1 of the
+50 ms, alone and together with the helper processes it forks, shared pages counted once), the CPU seconds of
+the process and of its helpers per stage (``--steps``: per progress step), and the pairwise precision/recall/F1 of the
 resulting contacts against the corpus truth. The generated CSV is cached in ``benchmarks/_data/`` (git-ignored).
 
     python benchmarks/bench_migrate.py                 # 100k rows into SQLite
     python benchmarks/bench_migrate.py --rows 1000000 --no-dedupe
+    python benchmarks/bench_migrate.py --rows 1000000 --steps
     python benchmarks/bench_migrate.py --rows 100000 --url postgresql://user@127.0.0.1:5432/crm
 """
 from __future__ import annotations
