@@ -35,16 +35,12 @@ def _fixed_width_text(prefix: bytes, rows: np.ndarray):
     dtype = pd.Series(["a"]).dtype
     if getattr(dtype, "storage", None) != "pyarrow":  # pragma: no cover - pandas without pyarrow strings
         return None
-    import pyarrow as pa
+    from crmkit.clean._base import fixed_width_text
 
-    n, width = rows.shape
-    size = len(prefix) + width
-    data = np.empty((n, size), dtype=np.uint8)
+    data = np.empty((len(rows), len(prefix) + rows.shape[1]), dtype=np.uint8)
     data[:, :len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
     data[:, len(prefix):] = rows
-    offsets = np.arange(0, n * size + 1, size, dtype=np.int64)
-    text = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    return pd.array(text, dtype=dtype)
+    return pd.array(fixed_width_text(data), dtype=dtype)
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:

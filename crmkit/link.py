@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from crmkit._link_tables import (_arrow_text, _columns, _explanations, _has_duplicates, _hash_ids, _isin,
+from crmkit._link_tables import (_columns, _explanations, _has_duplicates, _hash_ids, _isin,
                                  _keep_store_tags, _merge_history, _not_in_pairs, _Positions)
 from crmkit.store import TABLE_COLUMNS
 

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from crmkit.clean import clean as clean_frame
 from crmkit.errors import CrmkitError
 from crmkit.mapping import Mapping, apply_mapping, map_sheets
 from crmkit.read import RawSheet, read_paths
-from crmkit.schema import ENTITIES, ISSUE_COLUMNS
+from crmkit.schema import ISSUE_COLUMNS
 from crmkit.store import TABLE_COLUMNS, Store
 
 Progress = Callable[[str, float], None]  # (step description, fraction done 0..1)

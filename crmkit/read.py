@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import io
 import math
+import os
 import re
 import warnings
 from collections import Counter
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmkit.clean._base import COPY_ON_WRITE
 from crmkit.errors import CrmkitError, ReadError
 from crmkit.schema import ENTITIES, ISSUE_COLUMNS
 
@@ -468,10 +470,8 @@ def _parse_delimited(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarra
 
 
 def _cells_frame(columns: dict, lines: np.ndarray, nonempty: np.ndarray | None):
-    from crmkit.store import _COPY_ON_WRITE
-
     # the columns as they are, not copied into one block (copy-on-write keeps them from changing: pandas 3)
-    cells = pd.DataFrame(columns, dtype=object, copy=not _COPY_ON_WRITE)
+    cells = pd.DataFrame(columns, dtype=object, copy=not COPY_ON_WRITE)
     cells.index = lines
     return cells, lines, nonempty
 
@@ -581,8 +581,6 @@ def _one_ahead(func: Callable, items: list, rows: int):
     next item's is made by a helper thread while the caller uses the last (one at a time: no more than two
     results are held). The thread has ended when the generator is exhausted or closed, so helper processes
     may be forked later (see crmkit.clean._base.Forked); ``CRMKIT_WORKERS=0``: all in this thread."""
-    import os
-
     if rows < _THREAD_MIN_ROWS or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
         yield from map(func, items)
         return

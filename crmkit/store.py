@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from crmkit.clean._base import COPY_ON_WRITE
 from crmkit.errors import StoreError
 from crmkit.schema import CONTACT, DEAL_COLUMNS, ORDER_COLUMNS
 
@@ -931,10 +932,6 @@ def _default_str_dtype():
 
 
 _STR_DTYPE = _default_str_dtype()
-# a read can share the returned frame's data with a snapshot it keeps (see _Snapshot) when pandas copies
-# on write: always from pandas 3, an option before
-_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
-
 
 def _read_postgres_copy(conn: sa.Connection, query, columns: list[str]) -> pd.DataFrame | None:
     """A whole table through ``COPY (query) TO STDOUT`` as CSV, parsed by pyarrow into columns.
@@ -1004,8 +1001,8 @@ class _Snapshot:
 
     def __init__(self, frame: pd.DataFrame, name: str, sqlite: bool):
         self._name, self._sqlite = name, sqlite
-        self._frame: pd.DataFrame | None = frame.copy(deep=False) if _COPY_ON_WRITE else None
-        self._digest: str | None = None if _COPY_ON_WRITE else _fingerprint(frame, name, sqlite)
+        self._frame: pd.DataFrame | None = frame.copy(deep=False) if COPY_ON_WRITE else None
+        self._digest: str | None = None if COPY_ON_WRITE else _fingerprint(frame, name, sqlite)
 
     def digest(self) -> str:
         if self._digest is None:

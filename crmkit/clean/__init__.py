@@ -21,7 +21,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from crmkit.clean._base import PARALLEL_MIN_ROWS, CleanResult, Forked, factorize, normalize_text, take
+from crmkit.clean._base import (COPY_ON_WRITE, PARALLEL_MIN_ROWS, CleanResult, Forked, factorize, normalize_text,
+                                take)
 from crmkit.clean.amounts import clean_amounts, clean_currency, clean_probabilities
 from crmkit.clean.companies import _company_codes, _company_result, clean_companies, company_key
 from crmkit.clean.countries import clean_countries
@@ -330,11 +331,9 @@ def clean(df: pd.DataFrame, entity: str, *, kinds: pd.DataFrame | None = None,
     for col in df.columns:
         if col not in consumed:
             columns[col] = df[col]
-    from crmkit.store import _COPY_ON_WRITE
-
     # the columns as they are, not copied into one block, where copy-on-write keeps them from changing
     # (pandas 3): a copy of every column, and of every reference in them, saved
-    cleaned = pd.DataFrame(columns, index=df.index, copy=not _COPY_ON_WRITE)
+    cleaned = pd.DataFrame(columns, index=df.index, copy=not COPY_ON_WRITE)
     issues = (pd.concat(run.issues, ignore_index=True)[ISSUE_COLUMNS] if run.issues
               else pd.DataFrame({c: pd.Series(dtype=object) for c in ISSUE_COLUMNS}))
     return cleaned, issues

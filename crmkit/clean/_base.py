@@ -50,6 +50,11 @@ _TRANSLATE.update({c: None for c in (0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
+# whether pandas copies on write (always from pandas 3, an option before): then a frame may hold columns it
+# was given without copying them, and a kept frame sees no later change of the caller's
+COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
+
+
 def normalize_text(text: Any) -> str | None:
     """Trim, collapse whitespace, full-width ASCII -> half-width, drop control characters.
 
@@ -133,6 +138,16 @@ def arrow_text(values, *, large: bool = False, from_pandas: bool = False):
     except (pa.ArrowException, UnicodeError, ValueError, TypeError, ArithmeticError):
         return None
     return text if isinstance(text, pa.Array) else None
+
+
+def fixed_width_text(rows: np.ndarray):
+    """The rows of a 2-D uint8 array, each the UTF-8 bytes of one text and all of one width (at least one byte),
+    as a pyarrow large_string array built from that one buffer (no Python str per value)."""
+    import pyarrow as pa
+
+    n, width = rows.shape
+    offsets = np.arange(0, n * width + 1, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(rows)))
 
 
 def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

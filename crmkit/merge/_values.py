@@ -45,10 +45,11 @@ def _take_text(values: pd.Series, at: np.ndarray) -> pd.Series:
             width = int(offsets[1] - offsets[0])
             if width > 0 and int(offsets[-1] - offsets[0]) == width * len(arr) and \
                     bool((np.diff(offsets) == width).all()):
-                fixed = np.frombuffer(data, f"S{width}", len(arr), int(offsets[0]))[at]
-                starts = np.arange(len(at) + 1, dtype=np.int64) * width
-                out = pa.LargeStringArray.from_buffers(len(at), pa.py_buffer(starts), pa.py_buffer(fixed))
-                return pd.Series(out, dtype=values.dtype, name=values.name)
+                from crmkit.clean._base import fixed_width_text
+
+                fixed = np.frombuffer(data, f"S{width}", len(arr), int(offsets[0]))[at]  # (one copy per id)
+                return pd.Series(fixed_width_text(fixed.view(np.uint8).reshape(len(at), width)),
+                                 dtype=values.dtype, name=values.name)
     return values.take(at).reset_index(drop=True)
 
 
