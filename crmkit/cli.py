@@ -91,7 +91,7 @@ def migrate(inputs, out, mapping, region, no_dedupe, settings_file, rules_file, 
         click.echo(json.dumps(result.summary, indent=2, ensure_ascii=False))
         return
     click.echo(result.summary_text())
-    click.echo(f"\nWrote {out} in {result.summary['seconds']} s. Next:")
+    click.echo(f"\nWrote {out} in {result.summary['seconds_total']} s. Next:")
     if str(out).lower().endswith((".xlsx", ".xlsm")):
         click.echo(f"  open {out} in a spreadsheet app (sheets Contacts, Deals, Orders, Review, Issues, Sources)")
     else:

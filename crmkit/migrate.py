@@ -36,7 +36,10 @@ CONTACT_RECORD_COLUMNS = [c for c in TABLE_COLUMNS["contact_records"] if c not i
 
 @dataclass
 class MigrationResult:
-    """What a migration read and wrote; ``summary`` is also stored in the ``batches`` table."""
+    """What a migration read and wrote; ``summary`` is also stored in the ``batches`` table.
+
+    Its ``seconds`` are the time until the store was written (the summary is part of that write);
+    ``seconds_total``, only in the returned summary, includes the write."""
 
     out: str
     batch_id: str
@@ -109,9 +112,12 @@ def migrate(
     >>> # r = migrate(["sample_data/"], "crm.sqlite"); print(r.summary_text())
     """
     preloads: list = []  # a helper process preparing source_rows (see _migrate), ended whatever happens
+    t0 = time.perf_counter()
     try:
-        return _migrate(inputs, out, mapping=mapping, region=region, dedupe=dedupe, match_settings=match_settings,
-                        rules=rules, actor=actor, progress=progress, preloads=preloads)
+        result = _migrate(inputs, out, mapping=mapping, region=region, dedupe=dedupe, match_settings=match_settings,
+                          rules=rules, actor=actor, progress=progress, preloads=preloads)
+        result.summary["seconds_total"] = round(time.perf_counter() - t0, 2)
+        return result
     finally:
         for pre in preloads:
             pre.stop()

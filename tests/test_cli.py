@@ -44,6 +44,10 @@ def test_migrate_prints_a_summary_and_what_to_open_next(tmp_path, sample_dir):
     assert "crmkit issues" in result.output
     with sqlite3.connect(out) as db:
         assert db.execute("select count(*) from source_rows").fetchone()[0] == 1215
+        stored = json.loads(db.execute("select summary from batches").fetchone()[0])
+    # the time printed is the whole run, write included; the stored summary was written before the write ended
+    printed = float(re.search(r"Wrote .* in ([0-9.]+) s\.", result.output).group(1))
+    assert "seconds_total" not in stored and printed > stored["seconds"] > 0
 
 
 def test_migrate_json_and_reimport_is_a_no_op(tmp_path, sample_dir):
