@@ -184,8 +184,10 @@ _NAME_SORTED_ORDER = {"f": ("fn", "ln"), "l": ("ln", "fn")}
 
 
 def _key_email_local(p: pd.DataFrame):
-    if isinstance(p, Prepared):
-        return _on_codes(p, "email_local", lambda v: v if len(v) >= 5 and v not in _GENERIC_LOCAL else None)
+    if isinstance(p, Prepared):         # the local part's own codes, where it is long and not generic
+        col = p.cols["email_local"]
+        ok = np.fromiter((len(v) >= 5 and v not in _GENERIC_LOCAL for v in col.uniq.tolist()), bool, len(col.uniq))
+        return np.where(np.r_[ok, False][col.codes], col.codes, -1)
     loc = p["email_local"]
     ok = loc.str.len().astype(float).ge(5) & ~loc.isin(_GENERIC_LOCAL)
     return loc.where(ok, None).to_numpy(dtype=object)

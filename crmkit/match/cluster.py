@@ -153,7 +153,8 @@ def cluster(pairs: pd.DataFrame, record_ids: Iterable[str], settings=None) -> pd
     columns contradict (see the module docstring), are cannot-links for the chain guard.
     Records in no pair get their own label.
     """
-    ids = pd.Index(pd.Series(list(record_ids), dtype=object).astype(str))
+    values = record_ids.to_numpy(dtype=object) if isinstance(record_ids, (pd.Series, pd.Index)) else list(record_ids)
+    ids = pd.Index(pd.Series(values, dtype=object).astype(str))    # (no Python loop over a column's values)
     n = len(ids)
     if pairs is None or len(pairs) == 0:
         return pd.Series(ids.to_numpy(), index=ids, name="cluster")

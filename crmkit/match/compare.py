@@ -48,7 +48,7 @@ from rapidfuzz.process import cpdist
 
 from crmkit.match import generic
 from crmkit._fork import Beside, fork_ok
-from crmkit.clean._base import factorize
+from crmkit.clean._base import arrow_text, factorize
 from crmkit.clean._free_mail import is_free_mail
 from crmkit.clean._nicknames import NICKNAMES
 
@@ -65,6 +65,7 @@ SHARED_PHONE = "_phone_shared"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_ARROW_MIN_PLAIN = 5_000    # distinct emails (phones) from which pyarrow picks out those to keep as they are
 _PHONE = re.compile(r"^\+\d{6,15}$")
 _NON_LETTER = re.compile(r"[^a-z ]+")
 _DIGIT = re.compile(r"\d")
@@ -200,18 +201,63 @@ def _full_names(fn: "_Coded", ln: "_Coded") -> tuple[np.ndarray, "_Coded"]:
     return text[codes], _Coded.from_codes(np.r_[out_codes, -1][codes], out_uniq)
 
 
+def _email(v) -> str | None:
+    """An email address for comparison: trimmed, case-folded, of the shape ``local@domain.tld``; else None."""
+    return e if _EMAIL.match(e := str(v).strip().casefold()) else None
+
+
+def _phone(v) -> str | None:
+    """A phone number for comparison (cleaned to E.164 before): ``+`` and 6 to 15 digits; else None."""
+    return p if _PHONE.match(p := str(v).strip()) else None
+
+
+def _plain(pattern: str):
+    """A ``same`` for :func:`_mapped`: the mask of the distinct values that match ``pattern`` (RE2), found by
+    pyarrow; None for few values or values pyarrow cannot take (then each is looked at in Python)."""
+    def same(uniq: np.ndarray) -> np.ndarray | None:
+        if len(uniq) < _ARROW_MIN_PLAIN:
+            return None
+        text = arrow_text(uniq)
+        if text is None:
+            return None
+        import pyarrow.compute as pc
+
+        return pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False).astype(bool)
+    return same
+
+
+# what _email and _phone return as they are: an address or a number of printable ASCII, nothing to trim or fold
+_plain_emails = _plain(r"^[\x21-\x3f\x5b-\x7e]+@[\x21-\x3f\x5b-\x7e]+\.[\x21-\x2d\x2f-\x3f\x5b-\x7e]{2,}$")
+_plain_phones = _plain(r"^\+[0-9]{6,15}$")
+
+
 def _coded_on_unique(values: pd.Series, func) -> tuple[np.ndarray, "_Coded"]:
     """Like :func:`_on_unique`, plus the result's codes (those of ``_Coded(result)``), taken from the distinct
     values instead of factorizing the result again."""
     return _coded_mapped(_Coded.from_codes(*factorize(values)), func)
 
 
-def _coded_mapped(col: "_Coded", func) -> tuple[np.ndarray, "_Coded"]:
+def _coded_mapped(col: "_Coded", func, same=None) -> tuple[np.ndarray, "_Coded"]:
     """``func`` of each value of a coded column (None where missing) and the result's codes, from its distinct
-    values (the result's distinct values in order of first appearance, as factorizing it would give them)."""
-    mapped = np.array([func(v) for v in col.uniq] + [None], dtype=object)
+    values (the result's distinct values in order of first appearance, as factorizing it would give them).
+    ``same``: see :func:`_mapped`."""
+    mapped = _mapped(col.uniq, func, same)
     out_codes, out_uniq = factorize(mapped[:-1])
     return mapped[col.codes], _Coded.from_codes(np.r_[out_codes, -1][col.codes], out_uniq)
+
+
+def _mapped(uniq: np.ndarray, func, same=None) -> np.ndarray:
+    """``func`` of each distinct value, and None after them (for code -1). ``same(uniq)``: a mask of the values
+    that ``func`` returns as they are (or None: none known), which are not passed to it."""
+    keep = same(uniq) if same is not None else None
+    if keep is None:
+        return np.array([func(v) for v in uniq] + [None], dtype=object)
+    mapped = np.empty(len(uniq) + 1, dtype=object)
+    mapped[:-1] = uniq
+    mapped[-1] = None
+    todo = np.flatnonzero(~keep)
+    mapped[todo] = np.array([func(v) for v in uniq[todo].tolist()] + [None], dtype=object)[:-1]
+    return mapped
 
 
 def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) -> pd.DataFrame:
@@ -264,30 +310,73 @@ def _prepare_run(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = N
 
 
 def _packed(out: dict[str, np.ndarray], coded: dict[str, "_Coded"], derived: dict) -> tuple[dict, dict, dict]:
-    """Columns of object values as codes and distinct values (the cheap form to send between processes)."""
+    """Columns of object values as codes and distinct values (the cheap form to send between processes); the
+    distinct texts as one joined string each (:class:`_Texts`: pickling a million str one by one costs ~0.4 s)."""
+    texts: dict[int, object] = {}
+
+    def text(uniq: np.ndarray):             # an array shared by several columns is sent once
+        if id(uniq) not in texts:
+            texts[id(uniq)] = _Texts.of(uniq)
+        return texts[id(uniq)]
+    phones = derived.get("phone")
     small = {}
     for name, values in out.items():
         if name in coded:
             small[name] = None                  # rebuilt from coded
         elif name in ("phone1", "phone2"):      # text or None: codes of the phones' one vocabulary
-            small[name] = (getattr(derived["phone"], f"codes{name[-1]}"), derived["phone"].uniq)
+            small[name] = (getattr(phones, f"codes{name[-1]}"), text(phones.uniq))
         else:                                   # declared columns (numbers, ...): as they are
             small[name] = values
+    for col in [*coded.values(), *([phones, phones.coded] if isinstance(phones, _Phones) else [])]:
+        col.uniq = text(col.uniq)
     return small, coded, derived
 
 
 def _unpacked(small: dict, coded: dict[str, "_Coded"], derived: dict) -> tuple[dict[str, np.ndarray], dict, dict]:
     """The columns of :func:`_packed` as object arrays again (None = missing)."""
+    arrays: dict[int, np.ndarray] = {}
+
+    def array(uniq) -> np.ndarray:
+        if id(uniq) not in arrays:
+            arrays[id(uniq)] = uniq.array() if isinstance(uniq, _Texts) else uniq
+        return arrays[id(uniq)]
+    phones = derived.get("phone")
+    for col in [*coded.values(), *([phones, phones.coded] if isinstance(phones, _Phones) else [])]:
+        col.uniq = array(col.uniq)
     out = {}
     for name, packed in small.items():
         if isinstance(packed, np.ndarray):
             out[name] = packed
             continue
-        codes, uniq = (coded[name].codes, coded[name].uniq) if packed is None else packed
+        codes, uniq = (coded[name].codes, coded[name].uniq) if packed is None else (packed[0], array(packed[1]))
         values = np.empty(len(uniq) + 1, dtype=object)
         values[:-1] = uniq
         out[name] = values[codes]
     return out, coded, derived
+
+
+class _Texts:
+    """An object array of str as one string, the values joined by NUL (which none of them holds), to pickle."""
+
+    def __init__(self, joined: str, n: int):
+        self.joined, self.n = joined, n
+
+    @classmethod
+    def of(cls, uniq: np.ndarray):
+        """The array as :class:`_Texts`; the array itself when it is not all str or a value holds a NUL."""
+        items = uniq.tolist()
+        if not items or uniq.dtype != object:
+            return uniq
+        try:
+            joined = "\x00".join(items)
+        except TypeError:                   # a value that is not str
+            return uniq
+        return cls(joined, len(items)) if joined.count("\x00") == len(items) - 1 else uniq
+
+    def array(self) -> np.ndarray:
+        out = np.empty(self.n, dtype=object)
+        out[:] = self.joined.split("\x00")
+        return out
 
 
 def _prepare_names(df: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
@@ -351,6 +440,8 @@ _PLACES = {"company_key": lambda v: " ".join(str(v).casefold().split()) or None,
            "city": _place,
            "country": lambda v: str(v).strip().upper() or None}
 _HERE_PLACES = tuple(_PLACES)     # prepared here while a helper does the emails and phones
+# the input columns :func:`prepare` reads (besides the ``extra`` ones)
+INPUT_COLUMNS = ("record_id", "first_name", "last_name", "full_name", "email", "phone", "mobile", *_PLACES)
 
 
 def _prepare_places(df: pd.DataFrame, places) -> tuple[dict[str, np.ndarray], dict[str, "_Coded"]]:
@@ -368,16 +459,18 @@ def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | Non
     :class:`Prepared` derives from them alone."""
     coded: dict[str, _Coded] = {}
     out: dict[str, np.ndarray] = {}
-    out["email"], coded["email"] = _coded_on_unique(
-        _values(df, "email"), lambda v: (e if _EMAIL.match(e := str(v).strip().casefold()) else None))
+    out["email"], coded["email"] = _coded_mapped(_Coded.from_codes(*factorize(_values(df, "email"))), _email,
+                                                 _plain_emails)
     em = coded["email"]                 # local parts from the distinct emails
-    local = np.array([e.split("@", 1)[0] for e in em.uniq] + [None], dtype=object)
+    local = np.append(_by_arrow(em.uniq, lambda e: e.split("@", 1)[0],
+                                lambda pc, text: pc.replace_substring_regex(text, "(?s)@.*", "", max_replacements=1)),
+                      None)
     out["email_local"] = local[em.codes]
     codes, uniq = factorize(local[:-1])
     coded["email_local"] = _Coded.from_codes(np.r_[codes, -1][em.codes], uniq)
     for i, c in enumerate(("phone", "mobile"), 1):
-        out[f"phone{i}"] = _on_unique(_values(df, c),
-                                      lambda v: (p if _PHONE.match(p := str(v).strip()) else None)).to_numpy()
+        codes, uniq = factorize(_values(df, c))
+        out[f"phone{i}"] = _mapped(uniq, _phone, _plain_phones)[codes]
     same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
     out["phone2"] = np.where(same, None, out["phone2"])
     places_out, places_coded = _prepare_places(df, places)
@@ -396,17 +489,39 @@ def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | Non
 def _email_traits(em: "_Coded", loc: "_Coded") -> dict[str, np.ndarray]:
     """Per record: the code of the email's digits ('' for none, -1 without an email), whether the address is
     at a free-mail provider, the local part's length and whether it holds a digit (each judged once per
-    distinct value)."""
-    digits = pd.factorize(np.array([d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v)
-                                    for v in em.uniq], dtype=object))[0]
+    distinct value; by pyarrow's string kernels where they give the same, see :func:`_by_arrow`)."""
+    digits = _by_arrow(em.uniq,
+                       lambda v: d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v),
+                       lambda pc, text: pc.replace_substring_regex(text, "[^0-9]+", ""), ascii_only=True)
+    digits = pd.factorize(digits)[0]
     # private (free-mail) or work address, judged once per distinct domain
-    dom_codes, dom_uniq = pd.factorize(np.array([v[v.rfind("@") + 1:] for v in em.uniq], dtype=object))
+    domains = _by_arrow(em.uniq, lambda v: v[v.rfind("@") + 1:],
+                        lambda pc, text: pc.replace_substring_regex(text, "(?s)^.*@", "", max_replacements=1))
+    dom_codes, dom_uniq = pd.factorize(domains)
     dom_free = np.array([is_free_mail(d) for d in dom_uniq], dtype=bool)
     local_u = pd.Series(loc.uniq, dtype=object)
-    local_digit = np.array([bool(_DIGIT.search(v)) for v in loc.uniq] + [False], dtype=bool)
+    local_digit = _by_arrow(loc.uniq, lambda v: bool(_DIGIT.search(v)),
+                            lambda pc, text: pc.match_substring_regex(text, "[0-9]"), ascii_only=True, dtype=bool)
     return {"email_digits": np.r_[digits, -1][em.codes], "email_free": np.r_[dom_free[dom_codes], False][em.codes],
             "local_len": np.r_[local_u.str.len().to_numpy(dtype=float), 0.0][loc.codes],
-            "local_digit": local_digit[loc.codes]}
+            "local_digit": np.r_[local_digit, False][loc.codes]}
+
+
+def _by_arrow(uniq: np.ndarray, func, kernel, ascii_only: bool = False, dtype=object) -> np.ndarray:
+    """``func`` of each text of ``uniq`` as an array: by ``kernel(pyarrow.compute, text)`` for a long array of str
+    (with ``ascii_only`` only for the ASCII texts, where RE2's classes are Python's; ``func`` for the others),
+    else by ``func`` alone."""
+    text = arrow_text(uniq) if len(uniq) >= _ARROW_MIN_PLAIN else None
+    if text is None:
+        return np.array([func(v) for v in uniq], dtype=dtype).reshape(len(uniq))
+    import pyarrow.compute as pc
+
+    out = kernel(pc, text).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    if ascii_only:
+        other = np.flatnonzero(~pc.string_is_ascii(text).to_numpy(zero_copy_only=False))
+        if len(other):
+            out[other] = np.array([func(v) for v in uniq[other].tolist()] + [None], dtype=object)[:-1]
+    return out
 
 
 # --------------------------------------------------------------------------- pair similarity helpers
@@ -721,7 +836,9 @@ class _Phones:
         self.codes1 = codes[:n].astype(np.int64)
         self.codes2 = codes[n:].astype(np.int64)
         self.coded = _Coded.from_codes(np.arange(len(uniq)), uniq)      # the distinct phones, coded as themselves
-        tails = np.array([u[-k:] if len(u) - 1 >= k else None for u in uniq], dtype=object)
+        tails = _by_arrow(np.asarray(uniq, dtype=object), lambda u: u[-k:] if len(u) - 1 >= k else None,
+                          lambda pc, text: pc.if_else(pc.greater_equal(pc.utf8_length(text), k + 1),
+                                                      pc.utf8_slice_codeunits(text, -k), None), ascii_only=True)
         self.tail = factorize(tails)[0].astype(np.int64)
         if len(self.tail) == 0:
             self.tail = np.full(1, -1, np.int64)

@@ -38,7 +38,8 @@ from crmkit.errors import CrmkitError
 from crmkit._fork import Beside, fork_ok
 from crmkit.match.blocking import _pairs_in_groups, decode_pairs, encoded_pairs, sort_order, union_encoded
 from crmkit.match.cluster import cannot_links, components, guard, other_evidence
-from crmkit.match.compare import Prepared, _prepare_run, _warm, compare_pairs
+from crmkit.clean._base import arrow_text
+from crmkit.match.compare import INPUT_COLUMNS, Prepared, _prepare_run, _warm, compare_pairs
 from crmkit.match.scoring import estimate_u, pair_frame, prior_weight, score, train
 from crmkit.match.settings import MatchSettings
 
@@ -56,13 +57,30 @@ def _check_input(df: pd.DataFrame, settings: MatchSettings) -> np.ndarray:
                           column=missing[0], hint="map those columns, or drop their comparisons and blocking rules")
     ids = df["record_id"].astype(str)
     text = ids.to_numpy()
-    order = np.argsort(text, kind="stable")
-    ranked = text[order]
-    if len(ranked) > 1 and (ranked[1:] == ranked[:-1]).any():         # equal ids sort next to each other
+    arr = arrow_text(text) if len(text) >= _ARROW_SORT_MIN else None
+    if arr is None:
+        order = np.argsort(text, kind="stable")
+        ranked = text[order]
+        equal = len(ranked) > 1 and (ranked[1:] == ranked[:-1]).any()
+    else:                   # in C++: UTF-8 bytes sort like code points, so the same (stable) order as numpy's
+        import pyarrow.compute as pc
+
+        order = pc.sort_indices(arr).to_numpy().astype(np.intp)
+        ranked = arr.take(order)
+        equal = pc.any(pc.equal(ranked[1:], ranked[:-1])).as_py()
+    if equal:                                                           # equal ids sort next to each other
         dup = ids[ids.duplicated()].iloc[0]
         raise CrmkitError(f"record_id values must be unique; {dup!r} appears more than once",
                           column="record_id", hint="make record_id unique before matching")
     return order
+
+
+_ARROW_SORT_MIN = 10_000    # record ids from which pyarrow sorts them (numpy's sort of Python str is ~3x slower)
+
+
+def _input_columns(df: pd.DataFrame, settings: MatchSettings) -> list[str]:
+    """The columns of ``df`` that matching reads (the others are not copied when the records are reordered)."""
+    return [c for c in dict.fromkeys([*INPUT_COLUMNS, *settings.extra_columns()]) if c in df.columns]
 
 
 _SCORE_CHUNK = 1 << 21
@@ -211,29 +229,36 @@ def _check_name_only_joins(n: int, l: np.ndarray, r: np.ndarray, merge_idx: np.n
     return keep
 
 
-# rough cost of a blocking rule's keys and pairs (1: a coded column or two, ~0.1 s CPU per million records), and
-# of u (per record of the run and random pair of u), for sharing them out between this process and a helper
-# (measured at a million records, sorting the rule's pairs included)
-_RULE_COST = {"name_tokens": 9, "name_prefixes": 11, "phonetic_initial": 12, "cjk_pinyin": 5, "name_sorted": 10,
-              "surname_postcode": 3, "email_local": 3, "street_postcode": 2, "phone": 2, "cjk_name": 2}
-_U_COST = 10
+# CPU cost of a blocking rule's keys and pairs, sorting them included (1: ~0.1 s per million records), of u (per
+# record of the run and random pair of u), of what this process does besides its rules when it shares them out
+# (the records' order in blocks; the comparisons' caches, built once before forking when u is estimated) and of a
+# child itself (forking, copied pages, sending the pairs back): measured at a million records
+_RULE_COST = {"name_tokens": 6, "name_prefixes": 7, "phonetic_initial": 7, "cjk_pinyin": 5, "name_sorted": 10,
+              "surname_postcode": 2, "email_local": 1, "street_postcode": 2, "phone": 2, "cjk_name": 1}
+_U_COST = 13
+_HERE_COST, _WARM_COST, _CHILD_COST = 4, 14, 3
+
+
+def _share_rules(rules: list[str], need_u: bool, u_pairs: int, n: int) -> tuple[list[str], list[str]]:
+    """The blocking rules this process keys and those a helper keys beside ``u`` (when ``need_u``), so that both
+    have about as much work: the costliest rule first, each to the side with less work so far."""
+    load = [_HERE_COST + (_WARM_COST if need_u else 0), _CHILD_COST + (_U_COST * u_pairs / n if need_u else 0)]
+    mine, theirs = [], []
+    for rule in sorted(dict.fromkeys(rules), key=lambda x: -_RULE_COST.get(x, 1)):
+        side = int(load[1] < load[0])
+        (theirs if side else mine).append(rule)
+        load[side] += _RULE_COST.get(rule, 1)
+    return mine, theirs
 
 
 def _block_and_u(prep: Prepared, settings: MatchSettings) -> tuple[np.ndarray, dict[str, int], dict | None]:
     """Candidate pairs, the pairs per blocking rule and (unless the settings are trained) ``u`` by
     :func:`~crmkit.match.scoring.estimate_u`. A large run computes ``u`` and some of the rules in a forked
-    helper while this process keys the other rules; the pairs are the union either way."""
+    helper while this process keys the other rules (:func:`_share_rules`); the pairs are the union either way."""
     rules = settings.blocking_rules
     need_u = not settings.trained and prep.n >= settings.min_prior_records
     fork = fork_ok(prep.n)
-    mine, theirs = list(rules), []
-    if fork:                    # the costliest rule first, each to the side with less work so far
-        load = [0, _U_COST * settings.u_sample_size / prep.n if need_u else 0]
-        mine = []
-        for rule in sorted(dict.fromkeys(rules), key=lambda x: -_RULE_COST.get(x, 1)):
-            side = int(load[1] < load[0])
-            (theirs if side else mine).append(rule)
-            load[side] += _RULE_COST.get(rule, 1)
+    mine, theirs = _share_rules(rules, need_u, settings.u_sample_size, prep.n) if fork else (list(rules), [])
     kw = {"max_block_size": settings.max_block_size, "window": settings.window}
     if fork:                    # what both processes read, built once before forking
         kw["sort_codes"] = sort_order(prep)
@@ -263,7 +288,7 @@ def find_duplicates(df: pd.DataFrame, settings: MatchSettings | str | None = Non
     settings = settings if settings is not None else MatchSettings()
     settings.validate()
     # the same records in any order give the same pairs (random u pairs are drawn by position)
-    df = df.iloc[_check_input(df, settings)]
+    df = df[_input_columns(df, settings)].iloc[_check_input(df, settings)]
     phone_params = settings.comparison("phone").params if any(c.field == "phone" for c in settings.comparisons) \
         else None
     frame, coded, derived = _prepare_run(df, settings.extra_columns(), (phone_params or {}).get("last_digits", 7))

@@ -70,3 +70,86 @@ def test_chunked_scoring_gives_the_same_pairs(background, monkeypatch):
     monkeypatch.setattr(pipeline, "_SCORE_CHUNK", 1000)
     monkeypatch.setattr(compare, "_CHUNK", 1500)
     pd.testing.assert_frame_equal(find_duplicates(background), whole)
+
+
+def test_plain_emails_are_those_the_python_path_returns_as_they_are(monkeypatch):
+    """pyarrow picks out the emails _email would return unchanged; the rest go through Python: the same values
+    and codes either way, on awkward text (capitals, spaces, \\x1c, NBSP, ß, dots and @ anywhere)."""
+    from crmkit.match import compare as compare_mod
+
+    rng = np.random.default_rng(8)
+    alphabet = list("ab.@@..x-_+9Z") + [" ", "\t", "\x1c", "\u00a0", "ß", "É", "\n", "\x7f", "~", "[", "?", "é"]
+    values = ["".join(rng.choice(alphabet, rng.integers(1, 12))) for _ in range(6000)]
+    values += [f"user{i}@mail{i % 7}.com" for i in range(3000)] + ["Ann@X.com", " a@b.cd", "a@b.c", "a@b..cd"]
+    values = np.array(values + [None], dtype=object)
+    monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", 0)
+    col = compare_mod._Coded(values)
+    plain = compare_mod._plain_emails(col.uniq)
+    assert plain is not None and 0 < plain.sum() < len(plain)
+    assert all(compare_mod._email(v) == v for v in col.uniq[plain])
+    fast = compare_mod._coded_mapped(col, compare_mod._email, compare_mod._plain_emails)
+    slow = compare_mod._coded_mapped(col, compare_mod._email)
+    assert fast[0].tolist() == slow[0].tolist()
+    assert np.array_equal(fast[1].codes, slow[1].codes) and fast[1].uniq.tolist() == slow[1].uniq.tolist()
+    assert compare_mod._plain_emails(np.array(["a@b.cd", 5], dtype=object)) is None    # not all text: Python
+
+
+def test_plain_phones_are_those_the_python_path_returns_as_they_are(monkeypatch):
+    from crmkit.match import compare as compare_mod
+
+    rng = np.random.default_rng(9)
+    alphabet = list("+0123456789+ -") + ["\u0663", "\t", "\n", "x"]      # an Arabic-Indic digit, which \\d takes
+    values = ["".join(rng.choice(alphabet, rng.integers(1, 18))) for _ in range(6000)]
+    values += [f"+49{i:09d}" for i in range(3000)] + ["+12345", "+1234567890123456", " +4930123456"]
+    uniq = np.array(list(dict.fromkeys(values)), dtype=object)
+    monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", 0)
+    plain = compare_mod._plain_phones(uniq)
+    assert plain is not None and 0 < plain.sum() < len(plain)
+    assert all(compare_mod._phone(v) == v for v in uniq[plain])
+    fast = compare_mod._mapped(uniq, compare_mod._phone, compare_mod._plain_phones)
+    assert fast.tolist() == [compare_mod._phone(v) for v in uniq] + [None]
+
+
+def test_email_traits_by_arrow_equal_the_python_ones(monkeypatch):
+    """Local parts, digits, domains and digits in the local part by pyarrow's kernels: the Python results, on
+    ASCII and other text (Arabic-Indic and full-width digits, which Python's \\d takes, several @, newlines)."""
+    import pandas as pd
+
+    from crmkit.match import compare as compare_mod
+
+    rng = np.random.default_rng(10)
+    alphabet = list("ab.@9_-") + ["\u0663", "\uff11", "é", "\n", "周", "ß"]
+    values = ["".join(rng.choice(alphabet, rng.integers(1, 12))) + "@" + "".join(rng.choice(alphabet, 6)) + ".com"
+              for _ in range(7000)] + ["x@y.org", "plain@host.de"]
+    df = pd.DataFrame({"email": np.array(values + [None], dtype=object)}, dtype=object)
+
+    def run(limit):
+        monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", limit)
+        return compare_mod._prepare_contacts(df, None, 7, ())
+    fast, slow = run(0), run(1 << 40)
+    for name in ("email", "email_local"):
+        assert fast[0][name].tolist() == slow[0][name].tolist(), name
+        assert np.array_equal(fast[1][name].codes, slow[1][name].codes), name
+    assert slow[1]["email"].uniq.size > 1000
+    for name in ("email_digits", "email_free", "local_len", "local_digit"):
+        assert fast[2][name].dtype == slow[2][name].dtype, name
+        assert np.array_equal(fast[2][name], slow[2][name]), name
+    assert 0 < slow[2]["local_digit"].sum() < len(df) - 1
+
+
+def test_phone_tails_by_arrow_equal_the_python_ones(monkeypatch):
+    from crmkit.match import compare as compare_mod
+
+    rng = np.random.default_rng(11)
+    alphabet = list("+0123456789") + ["\u0663", "é"]
+    p1 = np.array(["".join(rng.choice(alphabet, rng.integers(1, 14))) for _ in range(6000)] + [None], dtype=object)
+    p2 = np.array([f"+4930{i:07d}" for i in range(6000)] + ["+1234567"], dtype=object)
+
+    def tails(limit):
+        monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", limit)
+        ph = compare_mod._Phones(p1, p2, 7)
+        return ph.tail, ph.record_tails()
+    fast, slow = tails(0), tails(1 << 40)
+    assert np.array_equal(fast[0], slow[0]) and fast[0].dtype == slow[0].dtype
+    assert all(np.array_equal(a, b) for a, b in zip(fast[1], slow[1]))
+    assert (slow[0] == -1).any() and len(np.unique(slow[0])) > 1000

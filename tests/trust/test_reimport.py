@@ -50,7 +50,7 @@ def _content(target: str) -> dict[str, pd.DataFrame]:
 
 
 def _summary_core(summary: dict) -> dict:
-    return {k: v for k, v in summary.items() if k not in ("batch_id", "seconds", "notes")}
+    return {k: v for k, v in summary.items() if k not in ("batch_id", "seconds", "seconds_total", "notes")}
 
 
 def _add_contacts(folder: Path, name: str = "new_leads.csv") -> Path:
