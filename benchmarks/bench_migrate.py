@@ -49,6 +49,8 @@ def progress(step, frac):
     events.append((step, time.perf_counter() - t0))
     print("EVENT " + json.dumps(step), flush=True)  # the parent attributes memory samples to this stage
 r = migrate([sys.argv[1]], sys.argv[2], dedupe=sys.argv[3] == "1", progress=progress)
+from crmkit.cli import _ending
+_ending()  # what `crmkit migrate` does once migrate returned: the exit column is the command's exit
 events.append(("returned", time.perf_counter() - t0))
 print(json.dumps({"events": events, "summary": r.summary}))
 sys.stdout.flush()

@@ -20,6 +20,7 @@ from typing import Iterable
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from crmkit.clean._base import COPY_ON_WRITE
 from crmkit.errors import MappingError
 from crmkit.read import RawSheet
 from crmkit.schema import ENTITIES, SOURCE_COLUMNS
@@ -253,7 +254,8 @@ def apply_mapping(raw: RawSheet, mapping: SheetMapping) -> MappedSheet:
     frame = raw.frame[list(mapped)].rename(columns=mapped)
     kinds = raw.kinds[list(mapped)].rename(columns=mapped) if raw.kinds is not None else None
     extras = raw.frame[[c for c in raw.frame.columns if c not in mapped]]
-    frame = frame.copy()
+    if not COPY_ON_WRITE:  # (with copy-on-write, the new columns go into a new frame; the raw frame's are shared)
+        frame = frame.copy()
     frame["source_file"] = raw.source_file
     frame["source_sheet"] = raw.sheet
     frame["source_row"] = raw.frame.index.astype("int64")

@@ -525,36 +525,37 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
     """:func:`_parse_fast` with pyarrow's CSV reader, the cells stripped (None for empty) as
     :func:`_strip_column` does. None (the caller falls back) unless every record has as many cells as the
     first, and the reader finds as many records as :func:`_record_lines`: then both parsers give the same
-    cells (tests/test_read_arrow.py compares them). Also returns which cells hold something."""
+    cells (tests/test_read_arrow.py compares them). Also returns which cells hold something.
+
+    In a long file, pyarrow reads the cells at once, as many per record as the first record holds, while a
+    helper thread finds the records and the widest of them (numpy lets it run beside the reader). The
+    reader refuses a file whose records are not all as wide as the first, so the table is the one the
+    widest width gives; when the two widths differ, the file is read again with the widest."""
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
     except ImportError:  # pragma: no cover - pyarrow comes with pandas' optional stack here
         return None
-    found = _record_lines(raw)
-    if found is None:
-        return None
-    a, quotes, ends, lines = found
-    if not _plainly_quoted(a, quotes, delimiter):
-        return None
-    width = _max_fields(a, quotes, ends, delimiter)  # (what _parse_fast would take)
-    try:
-        table = pcsv.read_csv(
-            pa.BufferReader(raw),
-            read_options=pcsv.ReadOptions(column_names=[str(j) for j in range(width)]),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
-                                            newlines_in_values=bool(quotes.size),  # (only quoted values hold one)
-                                            ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(column_types={str(j): pa.string() for j in range(width)},
-                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-        # a record with more or fewer cells than the first, bytes that are not UTF-8, a record longer than the
-        # reader's block: the caller parses the file with _parse_fast or the csv module instead, which read
-        # any such file cell by cell (nothing is dropped here)
-        return None
-    if table.num_rows != len(lines) or table.num_columns != width:
+    ahead = _first_width(raw, delimiter) if len(raw) >= _OVERLAP_MIN_BYTES and _threads_ok() else None
+    if ahead is None:
+        checked = _checked_records(raw, delimiter)
+        if checked is None:
+            return None
+        lines, width = checked
+        table = _arrow_table(raw, delimiter, width)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-read") as pool:
+            coming = pool.submit(_checked_records, raw, delimiter)
+            table = _arrow_table(raw, delimiter, ahead)
+            checked = coming.result()  # (the thread has ended when the pool is left)
+        if checked is None:
+            return None
+        lines, width = checked
+        if width != ahead:
+            table = _arrow_table(raw, delimiter, width)
+    if table is None or table.num_rows != len(lines) or table.num_columns != width:
         return None
     columns = {}
     nonempty = np.empty((table.num_rows, width), dtype=bool)
@@ -573,6 +574,66 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
     return columns, lines, nonempty
 
 
+# Text files at least this long are read by pyarrow while a helper thread finds their records (see _parse_arrow).
+_OVERLAP_MIN_BYTES = 8 << 20
+
+
+def _threads_ok() -> bool:
+    """Whether a stage may run a short-lived helper thread (two CPUs or more, ``CRMKIT_WORKERS`` not ``0``)."""
+    return (os.cpu_count() or 1) >= 2 and os.environ.get("CRMKIT_WORKERS") != "0"
+
+
+def _checked_records(raw: bytes, delimiter: str) -> tuple[np.ndarray, int] | None:
+    """Each record's first line number and the most cells in one record (what :func:`_parse_fast` would take);
+    None when the records cannot be told apart by quote parity as a CSV parser tells them apart."""
+    found = _record_lines(raw)
+    if found is None:
+        return None
+    a, quotes, ends, lines = found
+    if not _plainly_quoted(a, quotes, delimiter):
+        return None
+    return lines, _max_fields(a, quotes, ends, delimiter)
+
+
+def _first_width(raw: bytes, delimiter: str) -> int | None:
+    """The cells of the first record (as :func:`_max_fields` counts them over :func:`_record_lines`' records),
+    found in the file's first bytes; None when the first record does not end there."""
+    newline = b"\n" if b"\n" in raw else b"\r"
+    head = raw[:_WIDTH_SAMPLE_BYTES]
+    end = head.find(newline)
+    quotes = head.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:  # a line break inside quotes: the record goes on
+        after = head.find(newline, end + 1)
+        quotes += head.count(b'"', end, after) if after >= 0 else 0
+        end = after
+    if end < 0:
+        return None
+    a = np.frombuffer(head, dtype=np.uint8, count=end + 1)
+    return _max_fields(a, np.flatnonzero(a == 34), np.array([end]), delimiter)
+
+
+def _arrow_table(raw: bytes, delimiter: str, width: int):
+    """The cells of every record by pyarrow's CSV reader, as ``width`` text columns; None when it refuses the file."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        return pcsv.read_csv(
+            pa.BufferReader(raw),
+            read_options=pcsv.ReadOptions(column_names=[str(j) for j in range(width)]),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                                            newlines_in_values=b'"' in raw,  # (only quoted values hold one)
+                                            ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types={str(j): pa.string() for j in range(width)},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        # a record with more or fewer cells than the first, bytes that are not UTF-8, a record longer than the
+        # reader's block: the caller parses the file with _parse_fast or the csv module instead, which read
+        # any such file cell by cell (nothing is dropped here)
+        return None
+
+
 _THREAD_MIN_ROWS = 50_000  # columns at least this long are stripped by a helper thread (see _one_ahead)
 
 
@@ -581,7 +642,7 @@ def _one_ahead(func: Callable, items: list, rows: int):
     next item's is made by a helper thread while the caller uses the last (one at a time: no more than two
     results are held). The thread has ended when the generator is exhausted or closed, so helper processes
     may be forked later (see crmkit.clean._base.Forked); ``CRMKIT_WORKERS=0``: all in this thread."""
-    if rows < _THREAD_MIN_ROWS or (os.cpu_count() or 1) < 2 or os.environ.get("CRMKIT_WORKERS") == "0":
+    if rows < _THREAD_MIN_ROWS or not _threads_ok():
         yield from map(func, items)
         return
     from concurrent.futures import ThreadPoolExecutor

@@ -53,6 +53,7 @@ def _read_both(path: Path, monkeypatch, **kw):
     with monkeypatch.context() as m:
         m.setattr(read_module, "_ARROW_MIN_BYTES", 0)
         m.setattr(read_module, "_THREAD_MIN_ROWS", 0)  # (columns stripped by the helper thread, as long ones are)
+        m.setattr(read_module, "_OVERLAP_MIN_BYTES", 0)  # (records found by a helper thread meanwhile, as in long files)
         used = []
         original = read_module._parse_arrow
 
@@ -237,3 +238,70 @@ def test_the_helper_thread_is_gone_after_reading(tmp_path, monkeypatch):
         alone = _state(read_module.read(path))
     _assert_same(alone, threaded)
     assert threaded[0][0]["Name"].iloc[:2].tolist() == ["N0", "N1"]
+
+
+def _parse_arrow_both(raw: bytes, delimiter: str):
+    """_parse_arrow with the records found first, then with pyarrow reading while a helper thread finds them."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(read_module, "_OVERLAP_MIN_BYTES", 1 << 62)
+        alone = read_module._parse_arrow(raw, delimiter)
+        m.setattr(read_module, "_OVERLAP_MIN_BYTES", 0)
+        overlapped = read_module._parse_arrow(raw, delimiter)
+    return alone, overlapped
+
+
+def _assert_parsed_same(a, b) -> None:
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert sorted(a[0]) == sorted(b[0]) and all(a[0][j].tolist() == b[0][j].tolist() for j in a[0])
+        assert a[1].tolist() == b[1].tolist() and a[2].tolist() == b[2].tolist()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=list('ab ",;\n\r'), max_size=40), st.sampled_from([",", ";"]))
+def test_reading_while_the_records_are_found_splits_the_same(text, delimiter):
+    _assert_parsed_same(*_parse_arrow_both(text.encode("utf-8"), delimiter))
+
+
+@pytest.mark.parametrize("text, widths", [
+    ("a,b\n1,2\n3,4", [2]),  # as wide as the first record: read once
+    ('"x\ny",b\r\n1,2\r\n', [2]),  # a line break inside the first record's quotes
+    ("a\nb,c,d\ne,f,g\n", [1, 3]),  # a wider record later: read again with its width (and refused)
+    ("a,b,c\nd\n", [3]),  # a narrower one: refused
+    ("a,b", None),  # no line break: the records are found first
+])
+def test_the_first_records_width_is_read_at_once(text, widths, monkeypatch):
+    import pyarrow.csv as pcsv
+
+    seen = []
+    original = pcsv.read_csv
+    monkeypatch.setattr(pcsv, "read_csv", lambda *a, **k: seen.append(len(k["read_options"].column_names))
+                        or original(*a, **k))
+    monkeypatch.setattr(read_module, "_OVERLAP_MIN_BYTES", 0)
+    read_module._parse_arrow(text.encode("utf-8"), ",")
+    if widths is not None:
+        assert seen == widths
+        assert read_module._first_width(text.encode("utf-8"), ",") == widths[0]
+    else:
+        assert read_module._first_width(text.encode("utf-8"), ",") is None
+    monkeypatch.undo()
+    _assert_parsed_same(*_parse_arrow_both(text.encode("utf-8"), ","))
+
+
+def test_a_first_record_longer_than_the_sample_is_found_first(monkeypatch):
+    monkeypatch.setattr(read_module, "_WIDTH_SAMPLE_BYTES", 8)
+    raw = b'"a long first cell",b\n1,2\n'
+    assert read_module._first_width(raw, ",") is None
+    _assert_parsed_same(*_parse_arrow_both(raw, ","))
+
+
+def test_no_thread_is_left_after_reading_a_long_file(tmp_path, monkeypatch):
+    import threading
+
+    path = _long_csv(tmp_path, "long.csv")
+    monkeypatch.setattr(read_module, "_OVERLAP_MIN_BYTES", 0)
+    before = threading.active_count()
+    overlapped = _state(read_module.read(path))
+    assert threading.active_count() == before
+    monkeypatch.setenv("CRMKIT_WORKERS", "0")  # (no helper thread at all)
+    _assert_same(_state(read_module.read(path)), overlapped)
