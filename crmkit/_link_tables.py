@@ -262,10 +262,12 @@ def _merge_history(contact_rows: np.ndarray, contact_ids: pd.Series, record_ids:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from crmkit.merge._values import _group_join
+        from crmkit.merge._values import _concat, _group_join
 
-        # by contact id, then record id (both in text order)
-        having = np.unique(contact)
+        # by contact id, then record id (both in text order); the contacts having rows, by a seen-mask (no sort)
+        seen = np.zeros(C, bool)
+        seen[contact] = True
+        having = np.flatnonzero(seen)
         cid_text = _arrow_text(contact_ids.take(having))
         cid_rank = np.zeros(C, np.int64)
         cid_rank[having[pc.array_sort_indices(cid_text).to_numpy()]] = np.arange(len(having))
@@ -274,8 +276,8 @@ def _merge_history(contact_rows: np.ndarray, contact_ids: pd.Series, record_ids:
         ids = ids.take(pa.array(order))
         contact = contact[order]
         plain = pc.all(pc.match_substring_regex(ids, r'^[\x20-\x21\x23-\x5b\x5d-\x7e]*$')).as_py()
-        codes, joined = _group_join(cid_rank[contact], pd.Series(ids, dtype="str"), '", "')
-        texts = pd.Series(joined, dtype=object).radd('["').add('"]').to_numpy()
+        codes, joined = _group_join(cid_rank[contact], pd.Series(ids, dtype="str"), '", "', arrow=True)
+        texts = _concat(['["', joined, '"]'])
         if not plain:  # ids json.dumps would escape: those groups the slow way
             starts = np.r_[np.flatnonzero(np.r_[True, contact[1:] != contact[:-1]]), len(contact)]
             values = ids.to_pylist()

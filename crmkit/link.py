@@ -222,12 +222,13 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
     Past matching, everything works on record positions (one hash lookup of the pair ids), not on
     record id texts. Large runs share the work with a forked second process (:mod:`crmkit._fork`):
     clustering, explanations and a few fields of the records while the others are read here, the contact ids and
-    the winners of some fields while the others are chosen here, conflicts and merge history while multi-values,
-    lineage, deals, orders and pairs are made here; ``CRMKIT_WORKERS=0`` does it all here, with the same results.
+    the winners of some fields while the others are chosen here, conflicts, merge history and the email rows of the
+    values while the phone rows, lineage, deals, orders and pairs are made here; ``CRMKIT_WORKERS=0`` does it all
+    here, with the same results.
     """
     from crmkit._fork import Beside
     from crmkit.merge._records import _read_fields
-    from crmkit.merge._values import _take_text
+    from crmkit.merge._values import _narrow, _take_text
     from crmkit.merge.golden import _merge_coded, _read_records
     from crmkit.merge.rules import FIELDS
 
@@ -306,8 +307,9 @@ def build_contacts(contacts_in: pd.DataFrame, deals_in: pd.DataFrame, orders_in:
                 ids = np.full(n, None, dtype=object)
                 ids[at[kept & last]] = prev.values[kept & last]
                 keep_ids = pd.Series(ids, dtype="str")
-        return (pd.factorize(label)[0], keep_ids, pair_l, pair_r, forced_l, forced_r,
-                _explanations(pairs) if explain else None, _read_fields(records, _READ_BESIDE))
+        # (positions as narrow integers: when this runs in a child, its result pickles smaller)
+        return (_narrow(pd.factorize(label)[0], n), keep_ids, _narrow(pair_l, n), _narrow(pair_r, n), forced_l,
+                forced_r, _explanations(pairs) if explain else None, _read_fields(records, _READ_BESIDE))
 
     with Beside(clustered, n) as cluster_job:
         fields = _read_fields(records, [f for f in FIELDS if f not in _READ_BESIDE])

@@ -203,3 +203,83 @@ def test_rule_labels_are_numbered_as_one_run_over_the_fields(rules):
         linked = won[n].linked if won[n].linked is not None else np.zeros(C, bool)
         expected = [shared.names[r] for r in plain[n].rule[~linked]]
         assert [lab.names[r] for r in chosen[n].rule[~linked]] == expected, n
+
+
+def _plain_contact_ids(records: pd.DataFrame, result) -> dict:
+    """Each contact's id as the docstring defines it: "C" + 12 hex of sha1 over its sorted member keys."""
+    import hashlib
+
+    from crmkit.merge._records import _Frame
+
+    keys = _Frame(records, SurvivorshipRules()).member_keys().tolist()
+    members = result.membership.assign(key=keys).groupby("contact_id")["key"].agg(list)
+    return {cid: "C" + hashlib.sha1("\n".join(sorted(k)).encode("utf-8")).hexdigest()[:12]
+            for cid, k in members.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_new_contact_ids_are_the_sha1_of_their_member_keys_on_either_path(seed):
+    records, clusters = _records(300, seed)
+    fresh = merge(records, clusters)  # no stored id: the ids are built as fixed-width text
+    assert fresh.contacts["contact_id"].dtype == "str"
+    expected = _plain_contact_ids(records, fresh)
+    assert set(fresh.contacts["contact_id"]) == set(expected) and all(k == v for k, v in expected.items())
+    kept = fresh.membership.iloc[0]
+    again = merge(records, clusters, existing={kept["record_id"]: "Cstored"})  # a stored id: one str at a time
+    ids = again.membership["contact_id"]
+    assert ids.iloc[0] == "Cstored"
+    assert ids.tolist()[1:] == [i if i != kept["contact_id"] else "Cstored"
+                                for i in fresh.membership["contact_id"].tolist()[1:]]
+
+
+def test_hash_ids_are_sha1_hex_digits():
+    import hashlib
+
+    keys = ["f.csv||2", "ü€张|Leads|10", "", "a\nb"]
+    for width in (12, 20, 7):
+        assert _hash_ids(keys, width=width).tolist() == \
+            ["C" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:width] for k in keys]
+
+
+def test_clashing_short_ids_get_longer_digests(monkeypatch):
+    import hashlib
+
+    from crmkit.merge import _records
+
+    records = pd.DataFrame({"record_id": ["r1", "r2", "r3"], "full_name": ["A", "B", "C"],
+                            "source_file": ["f.csv"] * 3, "source_sheet": [""] * 3, "source_row": [1, 2, 3]})
+    plain = merge(records, None).contacts["contact_id"].tolist()
+    real = _records._digests
+
+    def clashing(keys):  # the first 6 bytes of every digest alike: every 12-digit id clashes
+        d = real(keys).copy()
+        d[:, :6] = 7
+        return d
+    monkeypatch.setattr(_records, "_digests", clashing)
+    long = merge(records, None).contacts["contact_id"].tolist()
+    assert [i[:13] for i in long] == ["C070707070707"] * 3  # (the first 6 bytes, as patched)
+    real_hex = [hashlib.sha1(k.encode()).hexdigest() for k in ("f.csv||1", "f.csv||2", "f.csv||3")]
+    assert [i[13:] for i in long] == [h[12:20] for h in real_hex]  # the rest: digits 13 to 20 of the real digests
+    assert plain == ["C" + h[:12] for h in real_hex]
+
+
+def test_a_field_and_a_choice_pickle_narrow_and_come_back_the_same():
+    import pickle
+
+    from crmkit.merge._values import _Field
+
+    for n_distinct in (0, 3, 200, 40_000):
+        values = pd.Series([f"v{i % max(n_distinct, 1)}" if n_distinct else None for i in range(50_000)] + [None],
+                           dtype=object)
+        field = _Field(values, len(values), "city")
+        back = pickle.loads(pickle.dumps(field, protocol=5))
+        assert back.codes.dtype == np.int64 and np.array_equal(back.codes, field.codes)
+        assert np.array_equal(back.notna, field.notna) and back.uniq.equals(field.uniq) and back.name == "city"
+        state = field.__getstate__()
+        assert state["codes"] is None if not n_distinct else state["codes"].itemsize < 8
+    chosen = golden._Chosen(np.array([-1, 5, 70_000]), np.array([0, 1, 2], np.int16), np.array([3, 4]),
+                            np.array([0, 0]))
+    back = pickle.loads(pickle.dumps(chosen))
+    for k in ("win", "conflict_rows", "conflict_c"):
+        assert getattr(back, k).dtype == np.int64 and np.array_equal(getattr(back, k), getattr(chosen, k))
+    assert back.rule.dtype == np.int16 and np.array_equal(back.rule, chosen.rule)

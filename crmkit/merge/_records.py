@@ -182,8 +182,34 @@ def _apply_existing(fr: _Frame, cc: np.ndarray, existing) -> tuple[np.ndarray, n
 
 
 def _hash_ids(keys, width: int = 12) -> np.ndarray:
+    """"C" + the first ``width`` hex digits of the sha1 of each key's UTF-8 bytes (an object array of str)."""
+    hexes = _hex_digits(_digests([k.encode("utf-8") for k in keys]), width)
+    return np.array(["C" + h for h in hexes.view(f"S{width}").ravel().astype(f"U{width}").tolist()], dtype=object)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _digests(keys) -> np.ndarray:
+    """The sha1 digests of ``keys`` (bytes) as an (n, 20) uint8 array: one Python call per key, no text."""
     sha1 = hashlib.sha1
-    return np.array(["C" + sha1(k.encode("utf-8")).hexdigest()[:width] for k in keys], dtype=object)
+    return np.frombuffer(b"".join([sha1(k).digest() for k in keys]), np.uint8).reshape(len(keys), 20)
+
+
+def _hex_digits(digests: np.ndarray, width: int) -> np.ndarray:
+    """The first ``width`` lower-case hex digits of each digest, as an (n, width) array of ASCII bytes."""
+    raw = digests[:, :(width + 1) // 2]
+    return _HEX[np.stack([raw >> 4, raw & 15], axis=2).reshape(len(raw), -1)[:, :width]]
+
+
+def _utf8(texts: pd.Series) -> np.ndarray:
+    """The UTF-8 bytes of each text of a str Series without missing values (an object array of bytes)."""
+    import pyarrow as pa
+
+    arr = pa.array(texts.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_binary()).to_numpy(zero_copy_only=False)
 
 
 def _by_cluster_then_key(cluster: np.ndarray, keys: pd.Series) -> np.ndarray:
@@ -200,8 +226,9 @@ def _by_cluster_then_key(cluster: np.ndarray, keys: pd.Series) -> np.ndarray:
     return pc.sort_indices(table, sort_keys=[("c", "ascending"), ("k", "ascending")]).to_numpy()
 
 
-def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndarray) -> np.ndarray:
-    """Existing ids where given, else "C" + 12 hex of sha1 over the sorted member keys."""
+def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndarray) -> np.ndarray | pd.Series:
+    """Existing ids where given, else "C" + 12 hex of sha1 over the sorted member keys (an object array; a str
+    Series when no id is kept: the ids are then built as fixed-width text, not one str at a time)."""
     ids = survivor.copy()
     need = np.flatnonzero(pd.isna(ids))
     if not len(need):
@@ -209,18 +236,29 @@ def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndar
     keys = fr.member_keys()
     want = np.zeros(len(size), bool)
     want[need] = True
+    digests = np.zeros((len(ids), 20), np.uint8)
     single = want[cc] & (size[cc] == 1)
-    ids[cc[single]] = _hash_ids(keys[single].tolist())
+    digests[cc[single]] = _digests(_utf8(keys[single]))
     multi = np.flatnonzero(want[cc] & (size[cc] > 1))
     if len(multi):
         rows = multi[_by_cluster_then_key(cc[multi], keys.take(multi).reset_index(drop=True))]
-        codes, joined = _group_join(cc[rows], keys.take(rows), "\n")
-        ids[codes] = _hash_ids(joined)
-    hashed = pd.Series(ids[need])
-    clash = hashed.duplicated(keep=False).to_numpy()
+        codes, joined = _group_join(cc[rows], keys.take(rows), "\n", arrow=True)
+        digests[codes] = _digests(_utf8(joined))
+    digits = _hex_digits(digests[need], 12)
+    # the 12 hex digits as one 48-bit number: equal numbers, equal ids
+    number = np.zeros((len(need), 8), np.uint8)
+    number[:, 2:] = digests[need, :6]
+    clash = pd.Series(number.view(">u8").ravel().astype(np.int64)).duplicated(keep=False).to_numpy()
     kept = survivor[pd.notna(survivor)]
+    if not len(kept) and not clash.any():  # every id is new (a first migrate): fixed-width text
+        from crmkit._link_tables import _fixed_width_text
+
+        text = _fixed_width_text(b"C", digits)
+        if text is not None:
+            return pd.Series(text, copy=False)
+    ids[need] = ["C" + h for h in digits.view("S12").ravel().astype("U12").tolist()]
     if len(kept):  # a stored id kept by another contact (made once from a record that is now here)
-        clash = clash | hashed.isin(set(kept)).to_numpy()
+        clash = clash | pd.Series(ids[need]).isin(set(kept)).to_numpy()
     if clash.any():  # 48-bit collision, or a kept id: these contacts get a longer digest
         for c in need[clash]:
             members = np.sort(keys[cc == c].to_numpy(dtype=object).astype(str))

@@ -169,6 +169,15 @@ def _factorize_text(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     return codes, text
 
 
+def _narrow(values: np.ndarray, top: int) -> np.ndarray:
+    """Integers in [-1, ``top``] as the narrowest signed type that holds them (a forked child's result pickles
+    and travels smaller; the receiver widens them back)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values
+
+
 class _Field:
     """One text column of the records as codes into its distinct values; per-value work is cached.
 
@@ -184,6 +193,19 @@ class _Field:
             self.codes, self.uniq = _factorize_text(values)
         self.notna = self.codes >= 0
         self._cache: dict = {}
+
+    def __getstate__(self) -> dict:
+        """The state a forked child sends back (pickled): the codes in the narrowest integer type that holds them
+        (none for a column without values), no ``notna`` (it is ``codes >= 0``) and no cache."""
+        codes = _narrow(self.codes, len(self.uniq)) if len(self.uniq) else None
+        return {"name": self.name, "n": len(self.codes), "codes": codes, "uniq": self.uniq}
+
+    def __setstate__(self, state: dict) -> None:
+        self.name, self.uniq = state["name"], state["uniq"]
+        codes = state["codes"]
+        self.codes = np.full(state["n"], -1, np.int64) if codes is None else codes.astype(np.int64)
+        self.notna = self.codes >= 0
+        self._cache = {}
 
     def _get(self, key, make):
         if key not in self._cache:

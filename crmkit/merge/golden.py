@@ -12,7 +12,7 @@ from crmkit.errors import CrmkitError
 from crmkit._fork import Beside
 from crmkit.merge._records import _AlignedIds, _apply_existing, _cluster_codes, _contact_ids, _Frame
 from crmkit.merge._values import (_NO_CONFLICT, _VALID, _arrow, _concat, _from_arrow, _group_join,
-                                  _group_starts, _json_coded, _Subset, _take_text, _Values)
+                                  _group_starts, _json_coded, _narrow, _Subset, _take_text, _Values)
 from crmkit.merge.rules import _COMBINING, FIELDS, SurvivorshipRules
 from crmkit.schema import CONTACT_COLUMNS
 
@@ -134,6 +134,18 @@ class _Chosen:
     rule: np.ndarray           # per contact: label code
     conflict_rows: np.ndarray  # record positions of members with a value, in contacts that disagree
     conflict_c: np.ndarray     # their contact codes
+
+    def __getstate__(self) -> dict:
+        """Sent back from a forked child (pickled) with the positions and codes as narrow integers."""
+        state = dict(self.__dict__)
+        for k in ("win", "conflict_rows", "conflict_c"):
+            state[k] = _narrow(state[k], int(state[k].max(initial=0)))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for k in ("win", "conflict_rows", "conflict_c"):
+            state[k] = state[k].astype(np.int64)
+        self.__dict__.update(state)
 
 
 def _select(name: str, chain: list[str], fr: _Frame, cc: np.ndarray, multi_rows: np.ndarray,
@@ -328,17 +340,23 @@ def _merge_frame(fr: _Frame, cc: np.ndarray, rules: SurvivorshipRules, existing,
     golden, chosen, lineage_parts, conflict_parts, lab = _choose(fr, cc, size, multi_rows, single_rows, C, rules,
                                                                  {**winners, **theirs})
 
-    # the conflicts and the with_ids hook in a second process while the rest is made here
+    # the conflicts, the with_ids hook and the email rows of the values in a second process while the rest is made
+    # here (the values frame is put together here once both fields' rows are made)
+    beside = _MULTI_FIELDS[:1]
+
     def side() -> tuple:
         return (_conflicts(fr, id_text, golden, chosen, conflict_parts, lab),
-                with_ids(cc, id_text) if with_ids is not None else None)
+                with_ids(cc, id_text) if with_ids is not None else None,
+                {name: _multi_field(fr, cc, C, chosen, name, columns) for name, columns in beside})
 
     with Beside(side, fr.n) as side_job:
         membership = pd.DataFrame({"record_id": fr.rid, "contact_id": _take_text(id_text, cc)})
         done = meanwhile(_Formed(cc, id_text, membership, merged_ids)) if meanwhile is not None else None
-        values, emails, phones = _multi_values(fr, cc, C, chosen, id_text)
         lineage = _lineage(fr, id_text, lineage_parts, lab)
-        conflicts, extra = side_job.result()
+        multi = {name: _multi_field(fr, cc, C, chosen, name, columns) for name, columns in _MULTI_FIELDS
+                 if (name, columns) not in beside}
+        conflicts, extra, multi_beside = side_job.result()
+    values, emails, phones = _multi_values(fr, cc, C, chosen, id_text, {**multi, **multi_beside})
     contacts = pd.DataFrame({"contact_id": id_text, **golden, "emails": emails, "phones": phones})
     contacts["n_records"] = size
     fc = fr.file_code >= 0
@@ -644,58 +662,26 @@ def _joint_numbers(normed: list[tuple[np.ndarray, pd.Series]]) -> list[np.ndarra
     return out
 
 
-def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Series):
+_MULTI_FIELDS = (("email", ["email"]), ("phone", ["phone", "mobile"]))  # the multi-valued fields and their columns
+
+
+def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Series, done: dict | None = None):
     """The values frame and the '; '-joined emails/phones columns (valid values only, primary first).
 
     The golden email/phone is primary when valid; a contact without a valid phone gets its golden
-    mobile as primary phone.
+    mobile as primary phone. ``done``: the fields' parts made already (:func:`_multi_field`, by field name).
     """
+    done = done or {}
     parts, joined_columns = [], []
-    for field_name, columns in (("email", ["email"]), ("phone", ["phone", "mobile"])):
-        fields = [fr.fields[col] for col in columns]
-        # comparison codes shared by the columns of a field (phone and mobile compare as one), -1: invalid
-        normed = [f.norm_factorized(field_name) for f in fields]
-        if len(fields) == 1:
-            norm_u = [normed[0][0]]
-        else:  # one numbering over the columns' distinct comparison forms
-            norm_u = _joint_numbers(normed)
-        starts = np.cumsum([0] + [len(f.uniq) for f in fields])
-        norm_u = [np.where(f.valid_per_unique(field_name), nu, -1) for f, nu in zip(fields, norm_u)]
-        rows = np.concatenate([np.flatnonzero(f.notna) for f in fields])
-        k = np.concatenate([np.full(int(f.notna.sum()), i, np.int8) for i, f in enumerate(fields)])
-        ucode = np.concatenate([f.codes[f.notna] + a for f, a in zip(fields, starts)])  # into the joined uniques
-        norm = np.concatenate([nu[f.codes[f.notna]] for f, nu in zip(fields, norm_u)])
-        primary_row = np.full(C, -1, np.int64)
-        primary_k = np.full(C, -1, np.int8)
-        primary_norm = np.full(C, -1, np.int64)
-        for i, col in reversed(list(enumerate(columns))):  # the first column wins
-            win = chosen[col].win
-            wcode = np.where(win >= 0, fields[i].codes[np.maximum(win, 0)], -1) if fr.n else win
-            code = np.append(norm_u[i], -1)[wcode]  # -1 (no winner) takes the trailing -1
-            use = code >= 0
-            primary_row[use], primary_k[use], primary_norm[use] = win[use], i, code[use]
-        keep = norm >= 0
-        rows, k, norm, ucode = rows[keep], k[keep], norm[keep], ucode[keep]
-        c = cc[rows]
-        rank = np.where(norm == primary_norm[c], np.where((rows == primary_row[c]) & (k == primary_k[c]), 0, 1), 2)
-        K = len(fields)
-        if (C * 3 * max(fr.n, 1)) * K < 2 ** 62:  # by contact, rank, row, column: unique keys, one sort
-            order = np.argsort(((c * 3 + rank) * fr.n + rows) * K + k)
-        else:  # pragma: no cover - beyond 2**62
-            order = np.lexsort((k, rows, rank, c))
-        first = ~pd.Series(c[order] * (int(norm.max(initial=0)) + 1) + norm[order]).duplicated().to_numpy()
-        order = order[first]
-        uniq = pd.concat([f.uniq for f in fields], ignore_index=True)
-        value = pd.Series(uniq.array.take(ucode[order]), dtype="str")
-        codes, joined = _group_join(c[order], value, "; ", arrow=True)
-        at = np.full(C, -1, np.int64)
-        at[codes] = np.arange(len(codes))
-        joined_columns.append(pd.Series(joined.array.take(at, allow_fill=True), dtype="str"))
-        parts.append((c[order], value, rank[order] < 2, rows[order]))
+    for field_name, columns in _MULTI_FIELDS:
+        part, joined = done[field_name] if field_name in done else \
+            _multi_field(fr, cc, C, chosen, field_name, columns)
+        parts.append(part)
+        joined_columns.append(joined)
     # both fields' rows, ordered by contact (email rows first)
-    c = np.concatenate([p[0] for p in parts])
+    c = np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False)
     at = np.argsort(c, kind="stable")
-    rows = np.concatenate([p[3] for p in parts])[at]
+    rows = np.concatenate([p[3] for p in parts]).astype(np.int64, copy=False)[at]
     field_names = pd.Series(["email", "phone"], dtype="str")
     is_phone = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p[0]) for p in parts])[at]
     values = pd.DataFrame({
@@ -706,6 +692,52 @@ def _multi_values(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, ids: pd.Seri
         **fr.sources(rows),
     })
     return values[VALUE_COLUMNS], joined_columns[0], joined_columns[1]
+
+
+def _multi_field(fr: _Frame, cc: np.ndarray, C: int, chosen: dict, field_name: str, columns: list[str]) -> tuple:
+    """One multi-valued field's rows of the values frame, as (contact codes, values, is_primary, record positions)
+    ordered by contact, primary first, and its '; '-joined column (one text per contact). The codes and positions
+    are narrow integers (when made in a forked child, they travel smaller)."""
+    fields = [fr.fields[col] for col in columns]
+    # comparison codes shared by the columns of a field (phone and mobile compare as one), -1: invalid
+    normed = [f.norm_factorized(field_name) for f in fields]
+    if len(fields) == 1:
+        norm_u = [normed[0][0]]
+    else:  # one numbering over the columns' distinct comparison forms
+        norm_u = _joint_numbers(normed)
+    starts = np.cumsum([0] + [len(f.uniq) for f in fields])
+    norm_u = [np.where(f.valid_per_unique(field_name), nu, -1) for f, nu in zip(fields, norm_u)]
+    rows = np.concatenate([np.flatnonzero(f.notna) for f in fields])
+    k = np.concatenate([np.full(int(f.notna.sum()), i, np.int8) for i, f in enumerate(fields)])
+    ucode = np.concatenate([f.codes[f.notna] + a for f, a in zip(fields, starts)])  # into the joined uniques
+    norm = np.concatenate([nu[f.codes[f.notna]] for f, nu in zip(fields, norm_u)])
+    primary_row = np.full(C, -1, np.int64)
+    primary_k = np.full(C, -1, np.int8)
+    primary_norm = np.full(C, -1, np.int64)
+    for i, col in reversed(list(enumerate(columns))):  # the first column wins
+        win = chosen[col].win
+        wcode = np.where(win >= 0, fields[i].codes[np.maximum(win, 0)], -1) if fr.n else win
+        code = np.append(norm_u[i], -1)[wcode]  # -1 (no winner) takes the trailing -1
+        use = code >= 0
+        primary_row[use], primary_k[use], primary_norm[use] = win[use], i, code[use]
+    keep = norm >= 0
+    rows, k, norm, ucode = rows[keep], k[keep], norm[keep], ucode[keep]
+    c = cc[rows]
+    rank = np.where(norm == primary_norm[c], np.where((rows == primary_row[c]) & (k == primary_k[c]), 0, 1), 2)
+    K = len(fields)
+    if (C * 3 * max(fr.n, 1)) * K < 2 ** 62:  # by contact, rank, row, column: unique keys, one sort
+        order = np.argsort(((c * 3 + rank) * fr.n + rows) * K + k)
+    else:  # pragma: no cover - beyond 2**62
+        order = np.lexsort((k, rows, rank, c))
+    first = ~pd.Series(c[order] * (int(norm.max(initial=0)) + 1) + norm[order]).duplicated().to_numpy()
+    order = order[first]
+    uniq = pd.concat([f.uniq for f in fields], ignore_index=True)
+    value = pd.Series(uniq.array.take(ucode[order]), dtype="str")
+    codes, joined = _group_join(c[order], value, "; ", arrow=True)
+    at = np.full(C, -1, np.int64)
+    at[codes] = np.arange(len(codes))
+    joined_column = pd.Series(joined.array.take(at, allow_fill=True), dtype="str")
+    return (_narrow(c[order], C), value, rank[order] < 2, _narrow(rows[order], fr.n)), joined_column
 
 
 def unmerge_records(records: pd.DataFrame, membership: pd.DataFrame | pd.Series, contact_id: str, *,
