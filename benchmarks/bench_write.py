@@ -3,6 +3,7 @@
 
     python benchmarks/bench_write.py --rows 100000
     python benchmarks/bench_write.py --rows 1000000 --tables      # also each table on its own
+    python benchmarks/bench_write.py --rows 1000000 --only adbc --repeat 2
 
 The tables are what ``crmkit.migrate`` hands to ``Store.write`` for the cached corpus of
 ``bench_migrate.py`` (computed once, then cached in ``benchmarks/_data/``). Prints the whole write as
@@ -10,7 +11,8 @@ migrate makes it, source_rows preloaded by a helper first (see ``Store.preload``
 apart): wall seconds, CPU seconds of this process, of the helper processes the write forks and of the
 preload helper, file size, for the loaders available: ADBC (adbc-driver-sqlite) and sqlite3's
 executemany, each with and without forked helpers (without: nothing is preloaded either). ``--tables`` loads every table alone into an empty file, serially: rows, MB written,
-CPU seconds of the insert and of its indexes. CPU seconds are the figure to compare on a shared
+CPU seconds of the insert and of its indexes (with a text primary key's b-tree, built after
+the load: see ``_BulkFile._defer_key``). CPU seconds are the figure to compare on a shared
 machine; wall seconds follow the load of the other processes.
 """
 from __future__ import annotations
@@ -130,6 +132,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--tables", action="store_true", help="also load each table alone (serially)")
+    ap.add_argument("--repeat", type=int, default=1, help="run each loader this many times")
+    ap.add_argument("--only", choices=["adbc", "sqlite3"], help="only this loader (with and without helpers)")
     a = ap.parse_args()
     cache = tables_for(a.rows, a.seed)
     print(f"write of the tables of a {a.rows:,}-row migration into a new SQLite store; load average "
@@ -138,10 +142,13 @@ def main() -> None:
     from crmkit.store import _adbc_sqlite
 
     loaders = [(True, True), (True, False)] if _adbc_sqlite() is not None else []
-    for adbc, helpers in loaders + [(False, True), (False, False)]:
-        wall, cpu, kids, pre, size = whole_write(cache, adbc, helpers)
-        label = f"{'ADBC' if adbc else 'sqlite3'}, {'with helper' if helpers else 'one process'}"
-        print(f"  {label:<24} {wall:>7.1f} {cpu:>7.1f} {kids:>13.1f} {pre:>14.1f} {size / 1e6:>7.0f}", flush=True)
+    runs = [run for run in loaders + [(False, True), (False, False)]
+            if a.only is None or run[0] == (a.only == "adbc")]
+    for adbc, helpers in runs:
+        for _ in range(a.repeat):
+            wall, cpu, kids, pre, size = whole_write(cache, adbc, helpers)
+            label = f"{'ADBC' if adbc else 'sqlite3'}, {'with helper' if helpers else 'one process'}"
+            print(f"  {label:<24} {wall:>7.1f} {cpu:>7.1f} {kids:>13.1f} {pre:>14.1f} {size / 1e6:>7.0f}", flush=True)
     if a.tables:
         for adbc in ([True] if loaders else []) + [False]:
             per_table(cache, adbc)

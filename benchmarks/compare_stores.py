@@ -4,7 +4,8 @@ Two migrations of the same files differ only in their batch id and clock times; 
 compared by storage type only (``batch_id``, ``updated_at``, ``at``, ``started_at``, ``finished_at``), and
 the per-run ``batches``/``audit_log``/``meta`` rows by count. Rows are compared in rowid order (the order
 they were written in, which matters for the insertion-ordered tables), through a digest per table, so
-multi-million-row stores compare in bounded memory.
+multi-million-row stores compare in bounded memory. Each file's ``PRAGMA integrity_check`` is compared too
+(every index, the primary keys' included, holds exactly its table's rows).
 
     python benchmarks/compare_stores.py a.sqlite b.sqlite
 """
@@ -29,6 +30,9 @@ def digest(path: str) -> dict[str, object]:
     try:
         out: dict[str, object] = {"schema": sorted(tuple(r) for r in con.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))}
+        out["autoindexes"] = sorted(tuple(r) for r in con.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name LIKE 'sqlite_autoindex%'"))
+        out["integrity"] = con.execute("PRAGMA integrity_check").fetchall()
         tables = [r[0].decode() for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for name in sorted(tables):
             if name in PER_RUN:
