@@ -449,7 +449,7 @@ def restore_command(backup_file, to, force):
 
 def _orders_source(source: str):
     """A store (path/URL with tables) or an orders file (CSV/XLSX)."""
-    from crmkit.store import Store, is_url
+    from crmkit.store import is_url
 
     if is_url(source) or source.lower().endswith((".sqlite", ".db")):
         from crmkit.store import open_store
@@ -573,7 +573,6 @@ def _write_table(df, out: str) -> None:
     from crmkit.workbook import write_csv
 
     if out.lower().endswith(".xlsx"):
-        import pandas as pd
         from crmkit.workbook import write_workbook
 
         write_workbook({"t": df}, out, sheets={"Data": "t"})

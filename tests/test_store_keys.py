@@ -3,6 +3,7 @@ load (from sorted keys) and made the key's own: the file must be as if the table
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,19 @@ def loader(request, monkeypatch):
 
 def _schema(con) -> list[tuple]:
     return sorted(con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(), key=repr)
+
+
+@contextmanager
+def _loading(path, rows: pd.DataFrame):
+    """A new bulk file in a transaction, its contacts table created and loaded with ``rows``; closed after."""
+    bulk = store_mod._BulkFile(path)
+    try:
+        bulk.execute("BEGIN")
+        bulk.create_table("contacts")
+        bulk.load("contacts", rows)
+        yield bulk
+    finally:
+        bulk.close()
 
 
 def _contacts(n: int) -> pd.DataFrame:
@@ -98,29 +112,16 @@ def test_every_text_key_of_a_new_store_is_deferred_and_restored(tmp_path, loader
 
 
 def test_a_duplicate_key_is_refused_when_the_key_is_built(tmp_path, loader):
-    rows = pd.DataFrame({"contact_id": ["C2", "C1", "C2"]})
-    bulk = store_mod._BulkFile(tmp_path / "x.sqlite")
-    try:
-        bulk.execute("BEGIN")
-        bulk.create_table("contacts")
-        bulk.load("contacts", rows)
+    with _loading(tmp_path / "x.sqlite", pd.DataFrame({"contact_id": ["C2", "C1", "C2"]})) as bulk:
         with pytest.raises(Exception, match="UNIQUE constraint failed: contacts.contact_id") as err:
             bulk.create_indexes("contacts")
         assert store_mod._error_kind(err.value) == "integrity" or "constraint failed" in str(err.value)
-    finally:
-        bulk.close()
 
 
 def test_a_load_without_its_indexes_is_never_committed(tmp_path, loader):
-    bulk = store_mod._BulkFile(tmp_path / "x.sqlite")
-    try:
-        bulk.execute("BEGIN")
-        bulk.create_table("contacts")
-        bulk.load("contacts", pd.DataFrame({"contact_id": ["C1"]}))
+    with _loading(tmp_path / "x.sqlite", pd.DataFrame({"contact_id": ["C1"]})) as bulk:
         with pytest.raises(StoreError, match="loaded without its primary key"):
             bulk.execute("COMMIT")
-    finally:
-        bulk.close()
 
 
 def test_a_table_with_rows_already_keeps_its_key_while_loaded(tmp_path, loader):
@@ -196,12 +197,6 @@ def test_a_key_sqlite_does_not_take_as_its_own_is_an_error(tmp_path, loader, mon
             real(self, sql)
 
     monkeypatch.setattr(store_mod._BulkFile, "execute", skip_the_rename)
-    bulk = store_mod._BulkFile(tmp_path / "bad.sqlite")
-    try:
-        bulk.execute("BEGIN")
-        bulk.create_table("contacts")
-        bulk.load("contacts", _contacts(100))
+    with _loading(tmp_path / "bad.sqlite", _contacts(100)) as bulk:
         with pytest.raises(StoreError, match="primary key was not rebuilt"):
             bulk.create_indexes("contacts")
-    finally:
-        bulk.close()
