@@ -538,11 +538,7 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
         return None
     ahead = _first_width(raw, delimiter) if len(raw) >= _OVERLAP_MIN_BYTES and _threads_ok() else None
     if ahead is None:
-        checked = _checked_records(raw, delimiter)
-        if checked is None:
-            return None
-        lines, width = checked
-        table = _arrow_table(raw, delimiter, width)
+        checked, table = _checked_records(raw, delimiter), None
     else:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -550,11 +546,11 @@ def _parse_arrow(raw: bytes, delimiter: str) -> tuple[dict[int, np.ndarray], np.
             coming = pool.submit(_checked_records, raw, delimiter)
             table = _arrow_table(raw, delimiter, ahead)
             checked = coming.result()  # (the thread has ended when the pool is left)
-        if checked is None:
-            return None
-        lines, width = checked
-        if width != ahead:
-            table = _arrow_table(raw, delimiter, width)
+    if checked is None:
+        return None
+    lines, width = checked
+    if width != ahead:  # not read yet, or read as narrower than the widest record
+        table = _arrow_table(raw, delimiter, width)
     if table is None or table.num_rows != len(lines) or table.num_columns != width:
         return None
     columns = {}

@@ -65,7 +65,7 @@ SHARED_PHONE = "_phone_shared"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-_ARROW_MIN_PLAIN = 5_000    # distinct emails (phones) from which pyarrow picks out those to keep as they are
+_ARROW_MIN_PLAIN = 5_000    # distinct texts from which pyarrow's string kernels do the work (see _by_arrow)
 _PHONE = re.compile(r"^\+\d{6,15}$")
 _NON_LETTER = re.compile(r"[^a-z ]+")
 _DIGIT = re.compile(r"\d")
@@ -211,24 +211,20 @@ def _phone(v) -> str | None:
     return p if _PHONE.match(p := str(v).strip()) else None
 
 
-def _plain(pattern: str):
-    """A ``same`` for :func:`_mapped`: the mask of the distinct values that match ``pattern`` (RE2), found by
-    pyarrow; None for few values or values pyarrow cannot take (then each is looked at in Python)."""
-    def same(uniq: np.ndarray) -> np.ndarray | None:
-        if len(uniq) < _ARROW_MIN_PLAIN:
-            return None
-        text = arrow_text(uniq)
-        if text is None:
-            return None
-        import pyarrow.compute as pc
-
-        return pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False).astype(bool)
-    return same
-
-
 # what _email and _phone return as they are: an address or a number of printable ASCII, nothing to trim or fold
-_plain_emails = _plain(r"^[\x21-\x3f\x5b-\x7e]+@[\x21-\x3f\x5b-\x7e]+\.[\x21-\x2d\x2f-\x3f\x5b-\x7e]{2,}$")
-_plain_phones = _plain(r"^\+[0-9]{6,15}$")
+_PLAIN_EMAIL = r"^[\x21-\x3f\x5b-\x7e]+@[\x21-\x3f\x5b-\x7e]+\.[\x21-\x2d\x2f-\x3f\x5b-\x7e]{2,}$"
+_PLAIN_PHONE = r"^\+[0-9]{6,15}$"
+
+
+def _unlike(pattern: str):
+    """A ``python_for`` of :func:`_by_arrow`: the texts that do not match ``pattern`` (RE2)."""
+    return lambda pc, text: pc.invert(pc.match_substring_regex(text, pattern))
+
+
+def _non_ascii(pc, text):
+    """A ``python_for`` of :func:`_by_arrow`: the texts that are not all ASCII (where RE2's classes and
+    Python's differ)."""
+    return pc.invert(pc.string_is_ascii(text))
 
 
 def _coded_on_unique(values: pd.Series, func) -> tuple[np.ndarray, "_Coded"]:
@@ -237,27 +233,17 @@ def _coded_on_unique(values: pd.Series, func) -> tuple[np.ndarray, "_Coded"]:
     return _coded_mapped(_Coded.from_codes(*factorize(values)), func)
 
 
-def _coded_mapped(col: "_Coded", func, same=None) -> tuple[np.ndarray, "_Coded"]:
+def _coded_mapped(col: "_Coded", func, python_for=None) -> tuple[np.ndarray, "_Coded"]:
     """``func`` of each value of a coded column (None where missing) and the result's codes, from its distinct
     values (the result's distinct values in order of first appearance, as factorizing it would give them).
-    ``same``: see :func:`_mapped`."""
-    mapped = _mapped(col.uniq, func, same)
+    ``python_for``: for a ``func`` that returns each other value as it is, which values it must see (see
+    :func:`_by_arrow`); None: all of them."""
+    if python_for is None:
+        mapped = np.array([func(v) for v in col.uniq] + [None], dtype=object)
+    else:
+        mapped = np.append(_by_arrow(col.uniq, func, python_for=python_for), None)
     out_codes, out_uniq = factorize(mapped[:-1])
     return mapped[col.codes], _Coded.from_codes(np.r_[out_codes, -1][col.codes], out_uniq)
-
-
-def _mapped(uniq: np.ndarray, func, same=None) -> np.ndarray:
-    """``func`` of each distinct value, and None after them (for code -1). ``same(uniq)``: a mask of the values
-    that ``func`` returns as they are (or None: none known), which are not passed to it."""
-    keep = same(uniq) if same is not None else None
-    if keep is None:
-        return np.array([func(v) for v in uniq] + [None], dtype=object)
-    mapped = np.empty(len(uniq) + 1, dtype=object)
-    mapped[:-1] = uniq
-    mapped[-1] = None
-    todo = np.flatnonzero(~keep)
-    mapped[todo] = np.array([func(v) for v in uniq[todo].tolist()] + [None], dtype=object)[:-1]
-    return mapped
 
 
 def prepare(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | None = None) -> pd.DataFrame:
@@ -460,7 +446,7 @@ def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | Non
     coded: dict[str, _Coded] = {}
     out: dict[str, np.ndarray] = {}
     out["email"], coded["email"] = _coded_mapped(_Coded.from_codes(*factorize(_values(df, "email"))), _email,
-                                                 _plain_emails)
+                                                 _unlike(_PLAIN_EMAIL))
     em = coded["email"]                 # local parts from the distinct emails
     local = np.append(_by_arrow(em.uniq, lambda e: e.split("@", 1)[0],
                                 lambda pc, text: pc.replace_substring_regex(text, "(?s)@.*", "", max_replacements=1)),
@@ -470,7 +456,7 @@ def _prepare_contacts(df: pd.DataFrame, extra: dict[str, tuple[str, dict]] | Non
     coded["email_local"] = _Coded.from_codes(np.r_[codes, -1][em.codes], uniq)
     for i, c in enumerate(("phone", "mobile"), 1):
         codes, uniq = factorize(_values(df, c))
-        out[f"phone{i}"] = _mapped(uniq, _phone, _plain_phones)[codes]
+        out[f"phone{i}"] = np.append(_by_arrow(uniq, _phone, python_for=_unlike(_PLAIN_PHONE)), None)[codes]
     same = pd.notna(out["phone1"]) & (out["phone1"] == out["phone2"])
     out["phone2"] = np.where(same, None, out["phone2"])
     places_out, places_coded = _prepare_places(df, places)
@@ -492,7 +478,7 @@ def _email_traits(em: "_Coded", loc: "_Coded") -> dict[str, np.ndarray]:
     distinct value; by pyarrow's string kernels where they give the same, see :func:`_by_arrow`)."""
     digits = _by_arrow(em.uniq,
                        lambda v: d if (d := v.translate(_ASCII_NON_DIGITS)).isascii() else _NON_DIGIT.sub("", v),
-                       lambda pc, text: pc.replace_substring_regex(text, "[^0-9]+", ""), ascii_only=True)
+                       lambda pc, text: pc.replace_substring_regex(text, "[^0-9]+", ""), python_for=_non_ascii)
     digits = pd.factorize(digits)[0]
     # private (free-mail) or work address, judged once per distinct domain
     domains = _by_arrow(em.uniq, lambda v: v[v.rfind("@") + 1:],
@@ -501,24 +487,26 @@ def _email_traits(em: "_Coded", loc: "_Coded") -> dict[str, np.ndarray]:
     dom_free = np.array([is_free_mail(d) for d in dom_uniq], dtype=bool)
     local_u = pd.Series(loc.uniq, dtype=object)
     local_digit = _by_arrow(loc.uniq, lambda v: bool(_DIGIT.search(v)),
-                            lambda pc, text: pc.match_substring_regex(text, "[0-9]"), ascii_only=True, dtype=bool)
+                            lambda pc, text: pc.match_substring_regex(text, "[0-9]"), python_for=_non_ascii, dtype=bool)
     return {"email_digits": np.r_[digits, -1][em.codes], "email_free": np.r_[dom_free[dom_codes], False][em.codes],
             "local_len": np.r_[local_u.str.len().to_numpy(dtype=float), 0.0][loc.codes],
             "local_digit": np.r_[local_digit, False][loc.codes]}
 
 
-def _by_arrow(uniq: np.ndarray, func, kernel, ascii_only: bool = False, dtype=object) -> np.ndarray:
-    """``func`` of each text of ``uniq`` as an array: by ``kernel(pyarrow.compute, text)`` for a long array of str
-    (with ``ascii_only`` only for the ASCII texts, where RE2's classes are Python's; ``func`` for the others),
-    else by ``func`` alone."""
+def _by_arrow(uniq: np.ndarray, func, kernel=None, python_for=None, dtype=object) -> np.ndarray:
+    """``func`` of each text of ``uniq``, as an array. A long array of str goes to pyarrow: ``kernel(pc, text)``
+    gives the results (None: the texts as they are), except for the texts ``python_for(pc, text)`` picks out
+    (None: none), whose results ``func`` gives (where pyarrow's would differ from Python's). A short array, or
+    one not all str, goes to ``func`` alone."""
     text = arrow_text(uniq) if len(uniq) >= _ARROW_MIN_PLAIN else None
     if text is None:
         return np.array([func(v) for v in uniq], dtype=dtype).reshape(len(uniq))
     import pyarrow.compute as pc
 
-    out = kernel(pc, text).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-    if ascii_only:
-        other = np.flatnonzero(~pc.string_is_ascii(text).to_numpy(zero_copy_only=False))
+    out = uniq.astype(dtype) if kernel is None else \
+        kernel(pc, text).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    if python_for is not None:
+        other = np.flatnonzero(python_for(pc, text).to_numpy(zero_copy_only=False))
         if len(other):
             out[other] = np.array([func(v) for v in uniq[other].tolist()] + [None], dtype=object)[:-1]
     return out
@@ -838,7 +826,7 @@ class _Phones:
         self.coded = _Coded.from_codes(np.arange(len(uniq)), uniq)      # the distinct phones, coded as themselves
         tails = _by_arrow(np.asarray(uniq, dtype=object), lambda u: u[-k:] if len(u) - 1 >= k else None,
                           lambda pc, text: pc.if_else(pc.greater_equal(pc.utf8_length(text), k + 1),
-                                                      pc.utf8_slice_codeunits(text, -k), None), ascii_only=True)
+                                                      pc.utf8_slice_codeunits(text, -k), None), python_for=_non_ascii)
         self.tail = factorize(tails)[0].astype(np.int64)
         if len(self.tail) == 0:
             self.tail = np.full(1, -1, np.int64)

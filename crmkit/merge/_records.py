@@ -183,8 +183,13 @@ def _apply_existing(fr: _Frame, cc: np.ndarray, existing) -> tuple[np.ndarray, n
 
 def _hash_ids(keys, width: int = 12) -> np.ndarray:
     """"C" + the first ``width`` hex digits of the sha1 of each key's UTF-8 bytes (an object array of str)."""
-    hexes = _hex_digits(_digests([k.encode("utf-8") for k in keys]), width)
-    return np.array(["C" + h for h in hexes.view(f"S{width}").ravel().astype(f"U{width}").tolist()], dtype=object)
+    return np.array(_id_strings(_hex_digits(_digests([k.encode("utf-8") for k in keys]), width)), dtype=object)
+
+
+def _id_strings(digits: np.ndarray) -> list[str]:
+    """"C" + each row of an (n, width) array of hex digits (ASCII bytes, :func:`_hex_digits`), as str."""
+    width = digits.shape[1]
+    return ["C" + h for h in digits.view(f"S{width}").ravel().astype(f"U{width}").tolist()]
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -256,7 +261,7 @@ def _contact_ids(fr: _Frame, cc: np.ndarray, size: np.ndarray, survivor: np.ndar
         text = _fixed_width_text(b"C", digits)
         if text is not None:
             return pd.Series(text, copy=False)
-    ids[need] = ["C" + h for h in digits.view("S12").ravel().astype("U12").tolist()]
+    ids[need] = _id_strings(digits)
     if len(kept):  # a stored id kept by another contact (made once from a record that is now here)
         clash = clash | pd.Series(ids[need]).isin(set(kept)).to_numpy()
     if clash.any():  # 48-bit collision, or a kept id: these contacts get a longer digest

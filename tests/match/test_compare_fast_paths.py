@@ -84,14 +84,25 @@ def test_plain_emails_are_those_the_python_path_returns_as_they_are(monkeypatch)
     values = np.array(values + [None], dtype=object)
     monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", 0)
     col = compare_mod._Coded(values)
-    plain = compare_mod._plain_emails(col.uniq)
-    assert plain is not None and 0 < plain.sum() < len(plain)
+    plain = _plain(compare_mod, compare_mod._PLAIN_EMAIL, col.uniq)
+    assert 0 < plain.sum() < len(plain)
     assert all(compare_mod._email(v) == v for v in col.uniq[plain])
-    fast = compare_mod._coded_mapped(col, compare_mod._email, compare_mod._plain_emails)
+    fast = compare_mod._coded_mapped(col, compare_mod._email, compare_mod._unlike(compare_mod._PLAIN_EMAIL))
     slow = compare_mod._coded_mapped(col, compare_mod._email)
     assert fast[0].tolist() == slow[0].tolist()
     assert np.array_equal(fast[1].codes, slow[1].codes) and fast[1].uniq.tolist() == slow[1].uniq.tolist()
-    assert compare_mod._plain_emails(np.array(["a@b.cd", 5], dtype=object)) is None    # not all text: Python
+    mixed = np.array(["a@b.cd", 5, " X@Y.org"], dtype=object)                              # not all text: Python
+    assert compare_mod._by_arrow(mixed, compare_mod._email, python_for=compare_mod._unlike(compare_mod._PLAIN_EMAIL)
+                                 ).tolist() == ["a@b.cd", None, "x@y.org"]
+
+
+def _plain(compare_mod, pattern: str, uniq: np.ndarray) -> np.ndarray:
+    """The mask of the texts _by_arrow keeps as they are (those its ``python_for=_unlike(pattern)`` leaves)."""
+    import pyarrow.compute as pc
+
+    from crmkit.clean._base import arrow_text
+
+    return ~compare_mod._unlike(pattern)(pc, arrow_text(uniq)).to_numpy(zero_copy_only=False)
 
 
 def test_plain_phones_are_those_the_python_path_returns_as_they_are(monkeypatch):
@@ -103,11 +114,11 @@ def test_plain_phones_are_those_the_python_path_returns_as_they_are(monkeypatch)
     values += [f"+49{i:09d}" for i in range(3000)] + ["+12345", "+1234567890123456", " +4930123456"]
     uniq = np.array(list(dict.fromkeys(values)), dtype=object)
     monkeypatch.setattr(compare_mod, "_ARROW_MIN_PLAIN", 0)
-    plain = compare_mod._plain_phones(uniq)
-    assert plain is not None and 0 < plain.sum() < len(plain)
+    plain = _plain(compare_mod, compare_mod._PLAIN_PHONE, uniq)
+    assert 0 < plain.sum() < len(plain)
     assert all(compare_mod._phone(v) == v for v in uniq[plain])
-    fast = compare_mod._mapped(uniq, compare_mod._phone, compare_mod._plain_phones)
-    assert fast.tolist() == [compare_mod._phone(v) for v in uniq] + [None]
+    fast = compare_mod._by_arrow(uniq, compare_mod._phone, python_for=compare_mod._unlike(compare_mod._PLAIN_PHONE))
+    assert fast.tolist() == [compare_mod._phone(v) for v in uniq]
 
 
 def test_email_traits_by_arrow_equal_the_python_ones(monkeypatch):
